@@ -1,0 +1,121 @@
+// Typed database errors: one exception class per SQLSTATE family, so callers branch on the
+// type (SerializationFailure, UniqueViolation, ...) and never on message text.
+//
+// Every class derives from folio::db::Error, which carries the SQLSTATE (empty for errors
+// raised on the client side, such as a lost connection or a pool timeout). The hierarchy
+// follows PostgreSQL's classes (Appendix A of its manual); `make_error` picks the most
+// specific class for a SQLSTATE.
+//
+// Thread-safety: immutable values; safe to share.
+#pragma once
+
+#include <exception>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace folio::db {
+
+class Error : public std::runtime_error {
+ public:
+  Error(std::string sqlstate, const std::string& message, std::string detail = {});
+  // Five-character SQLSTATE, or "" for client-side errors.
+  const std::string& sqlstate() const noexcept { return sqlstate_; }
+  const std::string& detail() const noexcept { return detail_; }
+
+ private:
+  std::string sqlstate_;
+  std::string detail_;
+};
+
+// Class 08 and the shutdown codes 57P01..57P03, plus connections lost or refused on the
+// client side. The connection that raised it is unusable; a pool replaces it.
+class ConnectionError : public Error {
+  using Error::Error;
+};
+// No connection became free within the pool's acquire timeout.
+class PoolTimeout : public Error {
+  using Error::Error;
+};
+// The client used the API wrongly or the server answered unexpectedly (a bug, not bad data).
+class ProtocolError : public Error {
+  using Error::Error;
+};
+// A value could not be decoded into the requested C++ type.
+class DecodeError : public Error {
+  using Error::Error;
+};
+
+// Class 40: the transaction was rolled back by the server.
+class TransactionRollback : public Error {
+  using Error::Error;
+};
+class SerializationFailure : public TransactionRollback {  // 40001
+  using TransactionRollback::TransactionRollback;
+};
+class DeadlockDetected : public TransactionRollback {  // 40P01
+  using TransactionRollback::TransactionRollback;
+};
+
+// Class 23.
+class IntegrityViolation : public Error {
+  using Error::Error;
+};
+class UniqueViolation : public IntegrityViolation {  // 23505
+  using IntegrityViolation::IntegrityViolation;
+};
+class ForeignKeyViolation : public IntegrityViolation {  // 23503
+  using IntegrityViolation::IntegrityViolation;
+};
+class NotNullViolation : public IntegrityViolation {  // 23502
+  using IntegrityViolation::IntegrityViolation;
+};
+class CheckViolation : public IntegrityViolation {  // 23514
+  using IntegrityViolation::IntegrityViolation;
+};
+
+// Class 22: bad data (overflow, invalid datetime, division by zero...).
+class DataException : public Error {
+  using Error::Error;
+};
+
+// 57014: the statement was cancelled.
+class QueryCanceled : public Error {
+  using Error::Error;
+};
+// 57014 raised because the statement outlived the transaction's statement_timeout.
+class StatementTimeout : public QueryCanceled {
+  using QueryCanceled::QueryCanceled;
+};
+
+// Class 55: object not in prerequisite state; 55P03 is a lock_timeout or NOWAIT failure.
+class ObjectNotInPrerequisiteState : public Error {
+  using Error::Error;
+};
+class LockNotAvailable : public ObjectNotInPrerequisiteState {  // 55P03
+  using ObjectNotInPrerequisiteState::ObjectNotInPrerequisiteState;
+};
+
+// Class 42: syntax error or access rule violation.
+class SyntaxOrAccessError : public Error {
+  using Error::Error;
+};
+class InsufficientPrivilege : public SyntaxOrAccessError {  // 42501
+  using SyntaxOrAccessError::SyntaxOrAccessError;
+};
+class UndefinedTable : public SyntaxOrAccessError {  // 42P01
+  using SyntaxOrAccessError::SyntaxOrAccessError;
+};
+
+// Class 0A and the raise_exception of PL/pgSQL (P0001) are reported as plain Error.
+
+// Builds the most specific exception for a SQLSTATE, as an exception_ptr ready to rethrow.
+std::exception_ptr make_error(std::string_view sqlstate, const std::string& message,
+                              std::string detail = {});
+[[noreturn]] void throw_error(std::string_view sqlstate, const std::string& message,
+                              std::string detail = {});
+
+// True for the failures a whole transaction may be retried after: 40001 and 40P01.
+bool is_retryable(const std::exception& e) noexcept;
+
+}  // namespace folio::db

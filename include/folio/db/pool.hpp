@@ -1,0 +1,113 @@
+// A bounded pool of connections to one PostgreSQL endpoint (a server or a PgBouncer pool).
+//
+// acquire() hands out an idle connection (checked for a server-side disconnect first), opens
+// a new one while fewer than max_size exist, or waits in FIFO order up to acquire_timeout and
+// then throws PoolTimeout naming the pool and its limits. A PooledConnection returns itself
+// when destroyed: broken connections are dropped (and replaced on demand), and a connection
+// left inside a transaction is rolled back before reuse.
+//
+// Thread-safety: a Pool is bound to one executor (one io_context thread or a strand); call
+// it and use its connections only from there. stats() is the exception: it may be read from
+// any thread (it copies atomics).
+// REQUIRES: the Pool outlives every PooledConnection and Transaction it handed out.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "folio/db/connection.hpp"
+
+namespace folio::db {
+
+struct PoolOptions {
+  std::string dsn;                                   // libpq connection string or URI
+  std::string name = "primary";                      // metrics/log label: which endpoint
+  std::size_t max_size = 10;                         // open connections at most
+  std::chrono::milliseconds acquire_timeout{5000};   // wait for a free connection at most
+  std::chrono::milliseconds connect_timeout{5000};   // opening one connection at most
+};
+
+struct PoolStats {
+  std::size_t size = 0;     // open or opening connections
+  std::size_t idle = 0;     // open and free
+  std::size_t in_use = 0;   // handed out
+  std::size_t waiting = 0;  // acquire() calls queued
+  std::uint64_t acquire_timeouts = 0;
+  std::uint64_t connections_opened = 0;
+  std::uint64_t connections_dropped = 0;  // broken or unusable ones discarded
+};
+
+class Pool;
+
+// A connection borrowed from a Pool; move-only, returns itself on destruction.
+class PooledConnection {
+ public:
+  PooledConnection() = default;
+  PooledConnection(Pool* pool, std::unique_ptr<Connection> conn) noexcept
+      : pool_(pool), conn_(std::move(conn)) {}
+  PooledConnection(PooledConnection&& other) noexcept = default;
+  PooledConnection& operator=(PooledConnection&& other) noexcept;
+  ~PooledConnection();
+
+  Connection& operator*() const noexcept { return *conn_; }
+  Connection* operator->() const noexcept { return conn_.get(); }
+  explicit operator bool() const noexcept { return conn_ != nullptr; }
+
+ private:
+  void give_back() noexcept;
+  Pool* pool_ = nullptr;
+  std::unique_ptr<Connection> conn_;
+};
+
+class Pool {
+ public:
+  Pool(asio::any_io_executor executor, PoolOptions options);
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+  ~Pool();
+
+  // Throws PoolTimeout when no connection frees up within acquire_timeout, ConnectionError
+  // when a new connection cannot be opened.
+  asio::awaitable<PooledConnection> acquire();
+
+  // Convenience: one statement on a pooled connection (an implicit transaction of its own).
+  template <typename... Args>
+  asio::awaitable<Result> query(std::string_view sql, const Args&... args) {
+    auto conn = co_await acquire();
+    co_return co_await conn->execute(sql, Params::of(args...));
+  }
+
+  PoolStats stats() const noexcept;
+  const PoolOptions& options() const noexcept { return options_; }
+  const asio::any_io_executor& executor() const noexcept { return executor_; }
+
+ private:
+  friend class PooledConnection;
+  struct Waiter;
+
+  void release(std::unique_ptr<Connection> conn) noexcept;
+  void hand_over(std::unique_ptr<Connection> conn) noexcept;
+  void drop(std::unique_ptr<Connection> conn) noexcept;
+  void wake_for_free_slot() noexcept;
+  asio::awaitable<void> rollback_and_release(std::unique_ptr<Connection> conn);
+  void publish() noexcept;
+
+  asio::any_io_executor executor_;
+  PoolOptions options_;
+  std::vector<std::unique_ptr<Connection>> idle_;
+  std::deque<Waiter*> waiters_;
+  std::size_t size_ = 0;
+  std::size_t in_use_ = 0;
+  // Mirrors for stats() from other threads.
+  std::atomic<std::size_t> size_pub_{0}, idle_pub_{0}, in_use_pub_{0}, waiting_pub_{0};
+  std::atomic<std::uint64_t> acquire_timeouts_{0}, opened_{0}, dropped_{0};
+};
+
+}  // namespace folio::db

@@ -1,0 +1,386 @@
+#include "folio/db/connection.hpp"
+
+#include <libpq-fe.h>
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <poll.h>
+
+#include <climits>
+#include <utility>
+
+#include "folio/db/errors.hpp"
+
+namespace folio::db {
+
+namespace {
+
+using asio::use_awaitable;
+using namespace asio::experimental::awaitable_operators;
+
+std::string trim_message(const char* msg) {
+  std::string s = msg == nullptr ? "" : msg;
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+// Builds the exception for a failed result. Errors without a SQLSTATE come from libpq itself
+// (lost connection, protocol trouble).
+std::exception_ptr error_from_result(pg_conn* conn, const pg_result* res) {
+  const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+  const char* primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+  const char* detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+  std::string message = primary != nullptr ? primary : trim_message(PQresultErrorMessage(res));
+  if (state == nullptr) {
+    if (PQstatus(conn) == CONNECTION_BAD) {
+      return std::make_exception_ptr(ConnectionError("", "connection lost: " + message));
+    }
+    return std::make_exception_ptr(ProtocolError("", message));
+  }
+  return make_error(state, message, detail != nullptr ? detail : "");
+}
+
+void silence_notices(void* /*arg*/, const char* /*message*/) {}
+
+}  // namespace
+
+std::string redact_dsn(std::string_view dsn) {
+  std::string out(dsn);
+  // URI form: scheme://user:password@host...
+  if (const auto scheme = out.find("://"); scheme != std::string::npos) {
+    const auto auth_begin = scheme + 3;
+    const auto at = out.find('@', auth_begin);
+    const auto slash = out.find('/', auth_begin);
+    if (at != std::string::npos && (slash == std::string::npos || at < slash)) {
+      const auto colon = out.find(':', auth_begin);
+      if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "***");
+    }
+  }
+  // key=value form, and password= in a URI's query string.
+  for (std::size_t pos = out.find("password"); pos != std::string::npos;
+       pos = out.find("password", pos + 1)) {
+    std::size_t i = pos + 8;
+    while (i < out.size() && out[i] == ' ') ++i;
+    if (i >= out.size() || out[i] != '=') continue;
+    ++i;
+    while (i < out.size() && out[i] == ' ') ++i;
+    std::size_t end = i;
+    if (end < out.size() && out[end] == '\'') {
+      ++end;
+      while (end < out.size() && out[end] != '\'') end += out[end] == '\\' ? 2 : 1;
+      end = std::min(out.size(), end + 1);
+    } else {
+      while (end < out.size() && out[end] != ' ' && out[end] != '&') ++end;
+    }
+    out.replace(i, end - i, "***");
+  }
+  return out;
+}
+
+Connection::Connection(PrivateTag /*tag*/, asio::any_io_executor executor, pg_conn* conn,
+                       std::string redacted_dsn)
+    : executor_(std::move(executor)),
+      conn_(conn),
+      socket_(executor_),
+      redacted_dsn_(std::move(redacted_dsn)) {
+  PQsetNoticeProcessor(conn_, &silence_notices, nullptr);
+}
+
+Connection::~Connection() {
+  // libpq owns the socket: detach it from Asio before PQfinish closes it.
+  if (socket_.is_open()) socket_.release();
+  PQfinish(conn_);
+}
+
+void Connection::attach_socket() {
+  const int fd = PQsocket(conn_);
+  if (socket_.is_open()) socket_.release();
+  socket_fd_ = fd;
+  if (fd >= 0) socket_.assign(fd);
+}
+
+void Connection::throw_connection_error(std::string_view what) {
+  throw ConnectionError("", std::string(what) + " (" + redacted_dsn_ +
+                                "): " + trim_message(PQerrorMessage(conn_)));
+}
+
+asio::awaitable<std::unique_ptr<Connection>> Connection::connect(asio::any_io_executor executor,
+                                                                 std::string dsn,
+                                                                 std::chrono::milliseconds timeout) {
+  std::string redacted = redact_dsn(dsn);
+  pg_conn* raw = PQconnectStart(dsn.c_str());
+  if (raw == nullptr) throw ConnectionError("", "out of memory connecting to " + redacted);
+  auto conn = std::make_unique<Connection>(PrivateTag{}, executor, raw, std::move(redacted));
+  if (PQstatus(raw) == CONNECTION_BAD) conn->throw_connection_error("cannot connect");
+
+  // connect_poll() reports failure as a value: `||` waits for the first operation to
+  // *succeed*, so a throwing poll would leave the caller waiting for the timer.
+  asio::steady_timer deadline(executor, timeout);
+  const auto outcome = co_await (conn->connect_poll() || deadline.async_wait(use_awaitable));
+  if (outcome.index() == 1) {
+    throw ConnectionError("", "connecting to " + conn->redacted_dsn_ + " timed out after " +
+                                  std::to_string(timeout.count()) + " ms");
+  }
+  if (const auto& failure = std::get<0>(outcome); !failure.empty()) {
+    throw ConnectionError("", "cannot connect (" + conn->redacted_dsn_ + "): " + failure);
+  }
+  if (PQsetnonblocking(raw, 1) != 0) conn->throw_connection_error("cannot switch to non-blocking");
+  co_return conn;
+}
+
+asio::awaitable<std::string> Connection::connect_poll() {
+  PostgresPollingStatusType status = PGRES_POLLING_WRITING;
+  while (true) {
+    // libpq may open a new socket while it tries hosts or SSL modes: re-attach every step.
+    attach_socket();
+    if (status == PGRES_POLLING_OK) co_return std::string();
+    if (status == PGRES_POLLING_FAILED || socket_fd_ < 0) {
+      std::string message = trim_message(PQerrorMessage(conn_));
+      co_return message.empty() ? std::string("connection failed") : message;
+    }
+    co_await wait(status == PGRES_POLLING_READING ? Wait::kRead : Wait::kWrite);
+    status = PQconnectPoll(conn_);
+  }
+}
+
+asio::awaitable<void> Connection::wait(Wait what) {
+  using D = asio::posix::stream_descriptor;
+  switch (what) {
+    case Wait::kRead:
+      co_await socket_.async_wait(D::wait_read, use_awaitable);
+      break;
+    case Wait::kWrite:
+      co_await socket_.async_wait(D::wait_write, use_awaitable);
+      break;
+    case Wait::kReadOrWrite:
+      co_await (socket_.async_wait(D::wait_read, use_awaitable) ||
+                socket_.async_wait(D::wait_write, use_awaitable));
+      break;
+  }
+}
+
+asio::awaitable<void> Connection::flush() {
+  while (true) {
+    const int r = PQflush(conn_);
+    if (r == 0) co_return;
+    if (r < 0) throw_connection_error("sending to the server failed");
+    // Wait for either direction: the server may be blocked writing results to us.
+    co_await wait(Wait::kReadOrWrite);
+    if (PQconsumeInput(conn_) == 0) throw_connection_error("reading from the server failed");
+  }
+}
+
+asio::awaitable<pg_result*> Connection::next_result() {
+  while (PQisBusy(conn_) != 0) {
+    co_await wait(Wait::kRead);
+    if (PQconsumeInput(conn_) == 0) throw_connection_error("reading from the server failed");
+  }
+  co_return PQgetResult(conn_);
+}
+
+asio::awaitable<Result> Connection::collect_results() {
+  Result last;
+  std::exception_ptr error;
+  while (pg_result* res = co_await next_result()) {
+    switch (PQresultStatus(res)) {
+      case PGRES_FATAL_ERROR:
+      case PGRES_BAD_RESPONSE:
+        if (!error) error = error_from_result(conn_, res);
+        PQclear(res);
+        break;
+      case PGRES_COPY_IN:
+      case PGRES_COPY_OUT:
+      case PGRES_COPY_BOTH:
+        PQclear(res);
+        // Leave the COPY state so the connection stays usable, then report the misuse.
+        PQputCopyEnd(conn_, "COPY must go through Connection::copy_in");
+        co_await flush();
+        if (!error) error = std::make_exception_ptr(ProtocolError("", "unexpected COPY statement"));
+        break;
+      default:
+        last = Result(res);
+        break;
+    }
+  }
+  if (error) std::rethrow_exception(error);
+  co_return last;
+}
+
+namespace {
+
+struct ParamArrays {
+  std::vector<const char*> values;
+  explicit ParamArrays(const Params& params) {
+    values.reserve(params.size());
+    for (const auto& v : params.values()) values.push_back(v ? v->c_str() : nullptr);
+  }
+};
+
+}  // namespace
+
+void Connection::send_query(const std::string& sql, const Params& params) {
+  if (params.size() > 65535) throw ProtocolError("", "more than 65535 parameters in one statement");
+  const ParamArrays arrays(params);
+  if (PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr,
+                        arrays.values.data(), nullptr, nullptr, 0) == 0) {
+    if (PQstatus(conn_) == CONNECTION_BAD) throw_connection_error("cannot send the query");
+    throw ProtocolError("", "cannot send the query: " + trim_message(PQerrorMessage(conn_)));
+  }
+}
+
+asio::awaitable<Result> Connection::execute(std::string_view sql, const Params& params) {
+  send_query(std::string(sql), params);
+  co_await flush();
+  co_return co_await collect_results();
+}
+
+asio::awaitable<Result> Connection::execute_script(std::string_view sql) {
+  const std::string text(sql);
+  if (PQsendQuery(conn_, text.c_str()) == 0) {
+    if (PQstatus(conn_) == CONNECTION_BAD) throw_connection_error("cannot send the script");
+    throw ProtocolError("", "cannot send the script: " + trim_message(PQerrorMessage(conn_)));
+  }
+  co_await flush();
+  co_return co_await collect_results();
+}
+
+asio::awaitable<std::vector<Result>> Connection::pipeline(std::span<const Statement> statements) {
+  std::vector<Result> results;
+  if (statements.empty()) co_return results;
+  if (PQenterPipelineMode(conn_) == 0) {
+    throw ProtocolError("", "cannot enter pipeline mode: " + trim_message(PQerrorMessage(conn_)));
+  }
+  for (const auto& st : statements) send_query(st.sql, st.params);
+  if (PQpipelineSync(conn_) == 0) throw_connection_error("cannot send the pipeline");
+  co_await flush();
+
+  results.reserve(statements.size());
+  std::exception_ptr error;
+  for (std::size_t i = 0; i < statements.size(); ++i) {
+    Result last;
+    while (pg_result* res = co_await next_result()) {
+      switch (PQresultStatus(res)) {
+        case PGRES_FATAL_ERROR:
+        case PGRES_BAD_RESPONSE:
+          if (!error) error = error_from_result(conn_, res);
+          PQclear(res);
+          break;
+        case PGRES_PIPELINE_ABORTED:
+          PQclear(res);
+          break;
+        default:
+          last = Result(res);
+          break;
+      }
+    }
+    results.push_back(std::move(last));
+  }
+  pg_result* sync = co_await next_result();
+  const bool synced = sync != nullptr && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+  PQclear(sync);
+  if (!synced) throw ProtocolError("", "pipeline ended without its sync point");
+  if (PQexitPipelineMode(conn_) == 0) {
+    throw ProtocolError("", "cannot leave pipeline mode: " + trim_message(PQerrorMessage(conn_)));
+  }
+  if (error) std::rethrow_exception(error);
+  co_return results;
+}
+
+asio::awaitable<CopyIn> Connection::copy_in(std::string_view copy_sql) {
+  send_query(std::string(copy_sql), Params{});
+  co_await flush();
+  pg_result* res = co_await next_result();
+  if (res != nullptr && PQresultStatus(res) == PGRES_COPY_IN) {
+    PQclear(res);
+    co_return CopyIn(*this);
+  }
+  std::exception_ptr error =
+      res == nullptr ? std::make_exception_ptr(ProtocolError("", "COPY returned no result"))
+      : PQresultStatus(res) == PGRES_FATAL_ERROR
+          ? error_from_result(conn_, res)
+          : std::make_exception_ptr(ProtocolError("", "not a COPY FROM STDIN statement"));
+  PQclear(res);
+  if (res != nullptr) {
+    // Drain the rest of this query's results so the connection is idle again.
+    while (pg_result* more = co_await next_result()) PQclear(more);
+  }
+  std::rethrow_exception(error);
+}
+
+bool Connection::broken() const noexcept { return PQstatus(conn_) != CONNECTION_OK; }
+
+TxStatus Connection::tx_status() const noexcept {
+  switch (PQtransactionStatus(conn_)) {
+    case PQTRANS_IDLE:
+      return TxStatus::kIdle;
+    case PQTRANS_ACTIVE:
+      return TxStatus::kActive;
+    case PQTRANS_INTRANS:
+      return TxStatus::kInTransaction;
+    case PQTRANS_INERROR:
+      return TxStatus::kInError;
+    default:
+      return TxStatus::kUnknown;
+  }
+}
+
+int Connection::backend_pid() const noexcept { return PQbackendPID(conn_); }
+
+bool Connection::check_alive() noexcept {
+  // A healthy idle connection has nothing to read. A terminated one has a FATAL error and
+  // then EOF waiting; keep reading while the socket is readable so the EOF is seen now.
+  for (int round = 0; round < 8; ++round) {
+    if (PQstatus(conn_) != CONNECTION_OK) return false;
+    pollfd pfd{PQsocket(conn_), POLLIN, 0};
+    if (::poll(&pfd, 1, 0) <= 0) return true;
+    if (PQconsumeInput(conn_) == 0) return false;
+  }
+  return PQstatus(conn_) == CONNECTION_OK;
+}
+
+CopyIn::CopyIn(CopyIn&& other) noexcept : conn_(other.conn_), done_(other.done_) {
+  other.done_ = true;
+}
+
+CopyIn::~CopyIn() = default;
+
+asio::awaitable<void> CopyIn::write(std::string_view data) {
+  while (!data.empty()) {
+    const auto n = static_cast<int>(std::min<std::size_t>(data.size(), INT_MAX / 2));
+    const int r = PQputCopyData(conn_->conn_, data.data(), n);
+    if (r < 0) conn_->throw_connection_error("COPY data could not be sent");
+    if (r == 0) {
+      co_await conn_->flush();
+      continue;
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  co_await conn_->flush();
+}
+
+asio::awaitable<std::int64_t> CopyIn::finish() {
+  int r = 0;
+  while ((r = PQputCopyEnd(conn_->conn_, nullptr)) == 0) co_await conn_->flush();
+  if (r < 0) conn_->throw_connection_error("COPY could not be ended");
+  co_await conn_->flush();
+  done_ = true;
+  const Result result = co_await conn_->collect_results();
+  co_return result.affected_rows();
+}
+
+asio::awaitable<void> CopyIn::abort(std::string_view reason) {
+  const std::string why(reason);
+  int r = 0;
+  while ((r = PQputCopyEnd(conn_->conn_, why.c_str())) == 0) co_await conn_->flush();
+  if (r < 0) conn_->throw_connection_error("COPY could not be aborted");
+  co_await conn_->flush();
+  done_ = true;
+  try {
+    co_await conn_->collect_results();
+  } catch (const QueryCanceled&) {
+    // The server reports the abort as 57014; that is the expected outcome.
+  }
+}
+
+}  // namespace folio::db

@@ -1,0 +1,162 @@
+// folio::db::Pool against the real local stack: exhaustion, replacement of killed
+// connections, counts.
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "folio/db/errors.hpp"
+#include "folio/db/pool.hpp"
+#include "support/async.hpp"
+#include "support/stack_env.hpp"
+
+namespace folio::db {
+namespace {
+
+using asio::awaitable;
+using std::chrono::milliseconds;
+using test::run_async;
+using test::stack_value;
+
+PoolOptions options(const std::string& key, std::size_t max_size) {
+  PoolOptions o;
+  o.dsn = stack_value(key);
+  o.name = key;
+  o.max_size = max_size;
+  o.acquire_timeout = milliseconds(300);
+  return o;
+}
+
+TEST(Pool, ExhaustionGivesTheAcquireTimeoutErrorAndRecovers) {
+  run_async([](asio::io_context& io) -> awaitable<void> {
+    Pool pool(io.get_executor(), options("DATABASE_URL", 2));
+    auto a = co_await pool.acquire();
+    auto b = co_await pool.acquire();
+    EXPECT_EQ(pool.stats().in_use, 2u);
+    const auto started = std::chrono::steady_clock::now();
+    try {
+      co_await pool.acquire();
+      ADD_FAILURE() << "acquired a third connection from a pool of two";
+    } catch (const PoolTimeout& e) {
+      const auto waited = std::chrono::steady_clock::now() - started;
+      EXPECT_GE(waited, milliseconds(290));
+      EXPECT_LT(waited, milliseconds(3000));
+      EXPECT_NE(std::string(e.what()).find("'DATABASE_URL' exhausted"), std::string::npos)
+          << e.what();
+    }
+    EXPECT_EQ(pool.stats().acquire_timeouts, 1u);
+    EXPECT_EQ(pool.stats().waiting, 0u);
+    { auto released = std::move(a); }
+    auto c = co_await pool.acquire();  // the released one, no new connection
+    EXPECT_EQ(pool.stats().connections_opened, 2u);
+    EXPECT_EQ(pool.stats().size, 2u);
+  });
+}
+
+TEST(Pool, AWaiterGetsTheNextReleasedConnection) {
+  run_async([](asio::io_context& io) -> awaitable<void> {
+    auto o = options("DATABASE_URL", 1);
+    o.acquire_timeout = milliseconds(5000);
+    Pool pool(io.get_executor(), o);
+    auto held = std::make_unique<PooledConnection>(co_await pool.acquire());
+    asio::steady_timer later(io, milliseconds(100));
+    later.async_wait([&](auto) { held.reset(); });
+    const auto started = std::chrono::steady_clock::now();
+    auto next = co_await pool.acquire();
+    EXPECT_LT(std::chrono::steady_clock::now() - started, milliseconds(2000));
+    const Result r = co_await next->query("SELECT 1");
+    EXPECT_EQ(r.scalar<std::int32_t>(), 1);
+    EXPECT_EQ(pool.stats().connections_opened, 1u);
+  });
+}
+
+TEST(Pool, KilledConnectionIsReplacedAndTheNextQuerySucceeds) {
+  run_async([](asio::io_context& io) -> awaitable<void> {
+    Pool pool(io.get_executor(), options("DATABASE_DIRECT_URL", 1));
+    const auto pid = (co_await pool.query("SELECT pg_backend_pid()")).scalar<std::int32_t>();
+    {
+      auto killer = co_await Connection::connect(io.get_executor(),
+                                                 stack_value("DATABASE_DIRECT_URL"),
+                                                 milliseconds(5000));
+      // The timeout argument makes pg_terminate_backend wait until the backend has exited.
+      const Result k = co_await killer->query("SELECT pg_terminate_backend($1, 5000)", pid);
+      EXPECT_TRUE(k.scalar<bool>());
+    }
+    const auto pid2 = (co_await pool.query("SELECT pg_backend_pid()")).scalar<std::int32_t>();
+    EXPECT_NE(pid, pid2);
+    EXPECT_EQ(pool.stats().connections_dropped, 1u);
+    EXPECT_EQ(pool.stats().connections_opened, 2u);
+    EXPECT_EQ(pool.stats().size, 1u);
+  });
+}
+
+TEST(Pool, ServerConnectionKilledBehindPgBouncerIsInvisibleToTheClient) {
+  run_async([](asio::io_context& io) -> awaitable<void> {
+    Pool pool(io.get_executor(), options("DATABASE_URL", 1));
+    const auto before =
+        (co_await pool.query("SELECT pg_backend_pid()")).scalar<std::int32_t>();
+    auto killer = co_await Connection::connect(
+        io.get_executor(), stack_value("DATABASE_DIRECT_URL"), milliseconds(5000));
+    co_await killer->query("SELECT pg_terminate_backend($1, 5000)", before);
+    // PgBouncer notices its server connection died and opens another one.
+    std::int32_t after = before;
+    for (int attempt = 0; attempt < 3 && after == before; ++attempt) {
+      try {
+        after = (co_await pool.query("SELECT pg_backend_pid()")).scalar<std::int32_t>();
+      } catch (const ConnectionError&) {
+        // PgBouncer may report the dead server connection once; a retry must succeed.
+      }
+    }
+    EXPECT_NE(after, before);
+  });
+}
+
+TEST(Pool, AbandonedTransactionIsRolledBackBeforeReuse) {
+  run_async([](asio::io_context& io) -> awaitable<void> {
+    Pool pool(io.get_executor(), options("DATABASE_DIRECT_URL", 1));
+    {
+      auto conn = co_await pool.acquire();
+      co_await conn->execute_script("BEGIN; CREATE TEMP TABLE abandoned (x int)");
+      EXPECT_EQ(conn->tx_status(), TxStatus::kInTransaction);
+    }
+    auto conn = co_await pool.acquire();
+    EXPECT_EQ(conn->tx_status(), TxStatus::kIdle);
+    const Result r = co_await conn->query("SELECT to_regclass('pg_temp.abandoned') IS NULL");
+    EXPECT_TRUE(r.scalar<bool>());
+    EXPECT_EQ(pool.stats().connections_opened, 1u);
+  });
+}
+
+TEST(Pool, ConcurrentUsersNeverExceedMaxSize) {
+  run_async([](asio::io_context& io) -> awaitable<void> {
+    auto o = options("DATABASE_URL", 3);
+    o.acquire_timeout = milliseconds(10000);
+    Pool pool(io.get_executor(), o);
+    int done = 0;
+    std::size_t peak = 0;
+    for (int i = 0; i < 20; ++i) {
+      asio::co_spawn(
+          io,
+          [&]() -> awaitable<void> {
+            const Result r = co_await pool.query("SELECT pg_sleep(0.02), 1");
+            peak = std::max(peak, pool.stats().size);
+            done += r[0].get<std::int32_t>(1);
+          },
+          asio::detached);
+    }
+    asio::steady_timer t(io);
+    while (done < 20) {
+      t.expires_after(milliseconds(20));
+      co_await t.async_wait(asio::use_awaitable);
+    }
+    EXPECT_EQ(done, 20);
+    EXPECT_LE(peak, 3u);
+    EXPECT_EQ(pool.stats().connections_opened, 3u);
+    EXPECT_EQ(pool.stats().in_use, 0u);
+  });
+}
+
+}  // namespace
+}  // namespace folio::db
