@@ -1,0 +1,266 @@
+#include "folio/obs/log.hpp"
+
+#include <spdlog/logger.h>
+#include <spdlog/sinks/stdout_sinks.h>
+
+#include <algorithm>
+#include <array>
+#include <boost/json/serialize.hpp>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <limits>
+
+namespace folio::obs {
+namespace {
+
+constexpr std::array<std::string_view, 4> kStableFields = {"ts", "level", "msg", "component"};
+
+std::shared_ptr<spdlog::logger> make_spdlog_logger(std::shared_ptr<spdlog::sinks::sink> sink) {
+  auto logger = std::make_shared<spdlog::logger>("folio", std::move(sink));
+  logger->set_pattern("%v");                // the JSON line is the whole message
+  logger->set_level(spdlog::level::trace);  // folio filters before building the line
+  return logger;
+}
+
+struct LogState {
+  std::atomic<Level> level{Level::kInfo};
+  std::atomic<std::shared_ptr<spdlog::logger>> logger{
+      make_spdlog_logger(std::make_shared<spdlog::sinks::stderr_sink_mt>())};
+};
+
+LogState& state() {
+  static auto* const s = new LogState();  // leaked: loggers may run during static destruction
+  return *s;
+}
+
+spdlog::level::level_enum to_spdlog(Level level) {
+  switch (level) {
+    case Level::kDebug:
+      return spdlog::level::debug;
+    case Level::kInfo:
+      return spdlog::level::info;
+    case Level::kWarn:
+      return spdlog::level::warn;
+    case Level::kError:
+      return spdlog::level::err;
+  }
+  return spdlog::level::err;
+}
+
+// 2026-11-21T10:30:00.123Z
+std::string rfc3339_utc_millis(std::chrono::system_clock::time_point now) {
+  const auto since_epoch = now.time_since_epoch();
+  const auto secs = std::chrono::floor<std::chrono::seconds>(since_epoch);
+  const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch - secs);
+  const std::time_t t = static_cast<std::time_t>(secs.count());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::array<char, 32> buf{};
+  std::snprintf(buf.data(), buf.size(), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(millis.count()));
+  return buf.data();
+}
+
+// Length of the well-formed UTF-8 sequence starting at s[i], or 0 if there is none.
+std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  std::size_t len = 0;
+  unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) {
+    len = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    len = 3;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;  // no surrogates
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    len = 4;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;  // nothing past U+10FFFF
+  } else {
+    return 0;
+  }
+  if (i + len > s.size()) return 0;
+  for (std::size_t k = 1; k < len; ++k) {
+    const auto b = static_cast<unsigned char>(s[i + k]);
+    if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) return 0;
+  }
+  return len;
+}
+
+// Replaces each invalid byte with U+FFFD. Safe on serialized JSON: invalid bytes are all >= 0x80,
+// so the ASCII structure (quotes, escapes) is never touched.
+void sanitize_utf8(std::string& line) {
+  std::size_t i = 0;
+  while (i < line.size() && utf8_sequence_length(line, i) != 0) i += utf8_sequence_length(line, i);
+  if (i == line.size()) return;  // the common case: already valid
+  std::string out(line, 0, i);
+  while (i < line.size()) {
+    const std::size_t len = utf8_sequence_length(line, i);
+    if (len == 0) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    } else {
+      out.append(line, i, len);
+      i += len;
+    }
+  }
+  line = std::move(out);
+}
+
+bool is_stable_field(std::string_view key) {
+  return std::find(kStableFields.begin(), kStableFields.end(), key) != kStableFields.end();
+}
+
+// Adds fields after the stable ones, moving their values; a later value for the same key
+// replaces an earlier one.
+void append_fields(boost::json::object& line, boost::json::object fields) {
+  for (auto& field : fields) {
+    if (is_stable_field(field.key())) {
+      line["ctx." + std::string(field.key())] = std::move(field.value());
+    } else {
+      line[field.key()] = std::move(field.value());
+    }
+  }
+}
+
+}  // namespace
+
+std::optional<Level> parse_level(std::string_view text) {
+  std::string lower(text);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (lower == "debug") return Level::kDebug;
+  if (lower == "info") return Level::kInfo;
+  if (lower == "warn" || lower == "warning") return Level::kWarn;
+  if (lower == "error") return Level::kError;
+  return std::nullopt;
+}
+
+std::string_view level_name(Level level) {
+  switch (level) {
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warn";
+    case Level::kError:
+      return "error";
+  }
+  return "error";
+}
+
+void set_log_level(Level level) { state().level.store(level, std::memory_order_relaxed); }
+
+Level log_level() { return state().level.load(std::memory_order_relaxed); }
+
+bool log_enabled(Level level) { return level >= log_level(); }
+
+Level init_logging_from_env() {
+  const char* value = std::getenv("FOLIO_LOG_LEVEL");
+  if (value == nullptr || *value == '\0') return log_level();
+  if (const auto level = parse_level(value)) {
+    set_log_level(*level);
+  } else {
+    Logger("obs.log").warn("ignoring invalid FOLIO_LOG_LEVEL",
+                           {{"value", value}, {"effective_level", level_name(log_level())}});
+  }
+  return log_level();
+}
+
+void set_log_sink_for_tests(std::shared_ptr<spdlog::sinks::sink> sink) {
+  if (!sink) sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  state().logger.store(make_spdlog_logger(std::move(sink)));
+}
+
+Logger::Logger(std::string component) : component_(std::move(component)) {}
+
+void Logger::log(Level level, std::string_view msg, boost::json::object fields) const {
+  if (!log_enabled(level)) return;
+  boost::json::object line(bound_.size() + fields.size() + kStableFields.size());
+  line["ts"] = rfc3339_utc_millis(std::chrono::system_clock::now());
+  line["level"] = level_name(level);
+  line["msg"] = msg;
+  line["component"] = component_;
+  append_fields(line, bound_);
+  append_fields(line, std::move(fields));
+  std::string text = boost::json::serialize(line);
+  sanitize_utf8(text);
+  state().logger.load()->log(to_spdlog(level), spdlog::string_view_t(text.data(), text.size()));
+}
+
+void Logger::debug(std::string_view msg, boost::json::object fields) const {
+  log(Level::kDebug, msg, std::move(fields));
+}
+void Logger::info(std::string_view msg, boost::json::object fields) const {
+  log(Level::kInfo, msg, std::move(fields));
+}
+void Logger::warn(std::string_view msg, boost::json::object fields) const {
+  log(Level::kWarn, msg, std::move(fields));
+}
+void Logger::error(std::string_view msg, boost::json::object fields) const {
+  log(Level::kError, msg, std::move(fields));
+}
+
+bool Logger::log_limited(LogLimiter& limiter, Level level, std::string_view msg,
+                         boost::json::object fields) const {
+  const LogLimiter::Decision decision = limiter.allow();
+  if (!decision) return false;
+  if (decision.suppressed > 0) fields["suppressed"] = decision.suppressed;
+  log(level, msg, std::move(fields));
+  return true;
+}
+
+Logger Logger::child(std::string_view sub_component) const {
+  Logger child_logger(component_.empty() ? std::string(sub_component)
+                                         : component_ + "." + std::string(sub_component));
+  child_logger.bound_ = bound_;
+  return child_logger;
+}
+
+Logger Logger::with(boost::json::object fields) const {
+  Logger bound_logger = *this;
+  for (auto& field : fields) bound_logger.bound_[field.key()] = std::move(field.value());
+  return bound_logger;
+}
+
+LogLimiter::LogLimiter(Clock::duration period)
+    : period_(period.count()), next_allowed_(std::numeric_limits<Clock::rep>::min()) {}
+
+LogLimiter::Decision LogLimiter::allow(Clock::time_point now) {
+  const Clock::rep t = now.time_since_epoch().count();
+  Clock::rep next = next_allowed_.load(std::memory_order_relaxed);
+  while (t >= next) {
+    if (next_allowed_.compare_exchange_weak(next, t + period_, std::memory_order_relaxed)) {
+      return {true, suppressed_.exchange(0, std::memory_order_relaxed)};
+    }
+  }
+  suppressed_.fetch_add(1, std::memory_order_relaxed);
+  return {false, 0};
+}
+
+namespace {
+std::uint64_t rate_per_million(double rate, std::uint64_t scale) {
+  if (!(rate > 0.0)) return 0;  // also NaN
+  if (rate >= 1.0) return scale;
+  const auto scaled = static_cast<std::uint64_t>(std::llround(rate * static_cast<double>(scale)));
+  return std::max<std::uint64_t>(scaled, 1);
+}
+}  // namespace
+
+Sampler::Sampler(double rate) : per_million_(rate_per_million(rate, kScale)) {}
+
+bool Sampler::sample() {
+  // Call k is sampled iff ceil((k+1)p/M) > ceil(kp/M): exactly p samples in every M calls, so
+  // reducing k modulo M keeps the products small without changing the pattern.
+  const std::uint64_t k = calls_.fetch_add(1, std::memory_order_relaxed) % kScale;
+  const auto ceil_div = [](std::uint64_t a) { return (a + kScale - 1) / kScale; };
+  return ceil_div((k + 1) * per_million_) > ceil_div(k * per_million_);
+}
+
+}  // namespace folio::obs
