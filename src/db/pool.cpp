@@ -116,7 +116,8 @@ void Pool::release(std::unique_ptr<Connection> conn) noexcept {
       // anyone else gets the connection. It stays counted as in use meanwhile.
       ++in_use_;
       publish();
-      asio::co_spawn(executor_, rollback_and_release(std::move(conn)), asio::detached);
+      asio::co_spawn(executor_, rollback_and_release(alive_, this, std::move(conn)),
+                     asio::detached);
       return;
     default:
       // Broken, or abandoned mid-query or mid-COPY: its protocol state is unknown.
@@ -126,18 +127,21 @@ void Pool::release(std::unique_ptr<Connection> conn) noexcept {
   }
 }
 
-asio::awaitable<void> Pool::rollback_and_release(std::unique_ptr<Connection> conn) {
+asio::awaitable<void> Pool::rollback_and_release(std::weak_ptr<void> alive, Pool* pool,
+                                                 std::unique_ptr<Connection> conn) {
   try {
     co_await conn->execute_script("ROLLBACK");
   } catch (const std::exception&) {
     // The connection is checked below; a failed ROLLBACK leaves it broken or not idle.
   }
-  --in_use_;
+  // The pool may have been destroyed while the ROLLBACK ran: then just close the connection.
+  if (alive.expired()) co_return;
+  --pool->in_use_;
   if (conn->broken() || conn->tx_status() != TxStatus::kIdle) {
-    drop(std::move(conn));
-    wake_for_free_slot();
+    pool->drop(std::move(conn));
+    pool->wake_for_free_slot();
   } else {
-    hand_over(std::move(conn));
+    pool->hand_over(std::move(conn));
   }
 }
 

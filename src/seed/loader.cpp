@@ -3,6 +3,8 @@
 #include <array>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <stdexcept>
+#include <tuple>
+#include <type_traits>
 
 #include "folio/db/connection.hpp"
 
@@ -15,6 +17,34 @@ using namespace asio::experimental::awaitable_operators;
 using db::Connection;
 
 constexpr auto kConnectTimeout = std::chrono::seconds(10);
+
+// Runs an operation to completion and hands back its failure instead of throwing it. Joined
+// with `&&`, a throwing operation would cancel its siblings, and Asio would then report the
+// cancellations beside the real error with no way to tell which came first.
+template <typename T>
+asio::awaitable<std::exception_ptr> captured(asio::awaitable<T> op, T* out = nullptr) {
+  try {
+    if constexpr (std::is_void_v<T>) {
+      co_await std::move(op);
+    } else {
+      *out = co_await std::move(op);
+    }
+  } catch (...) {
+    co_return std::current_exception();
+  }
+  co_return nullptr;
+}
+
+template <typename Tuple>
+void rethrow_any(const Tuple& errors) {
+  std::apply(
+      [](const auto&... e) {
+        for (const std::exception_ptr& p : {e...}) {
+          if (p) std::rethrow_exception(p);
+        }
+      },
+      errors);
+}
 
 std::string copy_sql(std::string_view table, std::string_view columns) {
   return "COPY " + std::string(table) + " (" + std::string(columns) + ") FROM STDIN";
@@ -60,8 +90,10 @@ asio::awaitable<LoadReport> load(asio::any_io_executor executor, SeedOptions opt
     const std::int64_t end = std::min(options.orgs, begin + chunk);
     buffers.clear();
     generator.append_orgs(begin, end, buffers);
-    co_await (orgs_copy.write(buffers.organizations) && revenues_copy.write(buffers.revenues) &&
-              expenses_copy.write(buffers.expenses) && balances_copy.write(buffers.balances));
+    rethrow_any(co_await (captured(orgs_copy.write(buffers.organizations)) &&
+                          captured(revenues_copy.write(buffers.revenues)) &&
+                          captured(expenses_copy.write(buffers.expenses)) &&
+                          captured(balances_copy.write(buffers.balances))));
     progress.orgs_done = end;
     progress.rows += buffers.rows;
     progress.elapsed = std::chrono::steady_clock::now() - started;
@@ -69,9 +101,10 @@ asio::awaitable<LoadReport> load(asio::any_io_executor executor, SeedOptions opt
   }
 
   LoadReport report;
-  const auto [o, r, e, b] = co_await (orgs_copy.finish() && revenues_copy.finish() &&
-                                      expenses_copy.finish() && balances_copy.finish());
-  report.rows = RowCounts{o, r, e, b};
+  rethrow_any(co_await (captured(orgs_copy.finish(), &report.rows.organizations) &&
+                        captured(revenues_copy.finish(), &report.rows.revenues) &&
+                        captured(expenses_copy.finish(), &report.rows.expenses) &&
+                        captured(balances_copy.finish(), &report.rows.balances)));
   for (auto& c : conns) co_await c->execute_script("COMMIT");
   // Fresh statistics, so the first queries on the new data get sensible plans.
   co_await control->execute_script("ANALYZE organizations, revenues, expenses, balances");

@@ -96,7 +96,9 @@ class Pool {
   void hand_over(std::unique_ptr<Connection> conn) noexcept;
   void drop(std::unique_ptr<Connection> conn) noexcept;
   void wake_for_free_slot() noexcept;
-  asio::awaitable<void> rollback_and_release(std::unique_ptr<Connection> conn);
+  // Static with a liveness token: it may resume after the pool is gone.
+  static asio::awaitable<void> rollback_and_release(std::weak_ptr<void> alive, Pool* pool,
+                                                    std::unique_ptr<Connection> conn);
   void publish() noexcept;
 
   asio::any_io_executor executor_;
@@ -108,6 +110,7 @@ class Pool {
   // Mirrors for stats() from other threads.
   std::atomic<std::size_t> size_pub_{0}, idle_pub_{0}, in_use_pub_{0}, waiting_pub_{0};
   std::atomic<std::uint64_t> acquire_timeouts_{0}, opened_{0}, dropped_{0};
+  std::shared_ptr<void> alive_ = std::make_shared<int>(0);  // expires with the pool
 };
 
 }  // namespace folio::db
