@@ -58,7 +58,7 @@ std::string rfc3339_utc_millis(std::chrono::system_clock::time_point now) {
   const std::time_t t = static_cast<std::time_t>(secs.count());
   std::tm tm{};
   gmtime_r(&t, &tm);
-  std::array<char, 32> buf{};
+  std::array<char, 96> buf{};  // room for any int fields, which keeps -Wformat-truncation calm
   std::snprintf(buf.data(), buf.size(), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                 static_cast<int>(millis.count()));
