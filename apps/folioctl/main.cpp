@@ -70,8 +70,8 @@ int cmd_migrate(const MigrateArgs& args) {
                               : folio::db::load_migrations(args.migrations_dir);
   const folio::obs::Logger log("folioctl.migrate");
   return run([&](asio::any_io_executor ex) -> asio::awaitable<int> {
-    auto conn = co_await folio::db::Connection::connect(ex, args.database_url,
-                                                        std::chrono::seconds(10));
+    auto conn =
+        co_await folio::db::Connection::connect(ex, args.database_url, std::chrono::seconds(10));
     if (args.status_only) {
       const auto status = co_await folio::db::migration_status(*conn, migrations);
       for (const auto& m : migrations) {
@@ -154,25 +154,24 @@ int cmd_seed(SeedArgs args) {
     // The benchmark baseline: the same rows as COPY text files, for psql's \copy.
     const auto started = std::chrono::steady_clock::now();
     const auto rows = folio::seed::write_copy_text_files(args.options, args.copy_files_dir);
-    print_counts(rows, std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
-                           .count());
+    print_counts(rows,
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     return 0;
   }
-  if (args.database_url.empty()) throw UsageError("no database: pass --database-url or set DATABASE_URL");
+  if (args.database_url.empty())
+    throw UsageError("no database: pass --database-url or set DATABASE_URL");
   ProgressReporter progress;
   folio::seed::LoadOptions load;
   load.dsn = args.database_url;
   load.chunk_orgs = args.chunk_orgs;
   load.on_progress = [&](const folio::seed::LoadProgress& p) { progress(p); };
-  const auto report = run([&](asio::any_io_executor ex) {
-    return folio::seed::load(ex, args.options, load);
-  });
+  const auto report =
+      run([&](asio::any_io_executor ex) { return folio::seed::load(ex, args.options, load); });
   print_counts(report.rows, report.elapsed.count());
-  std::printf("organization ids %lld..%lld, revenue/expense ids %lld..%lld\n",
-              static_cast<long long>(report.first_org_id),
-              static_cast<long long>(report.last_org_id),
-              static_cast<long long>(report.first_row_id),
-              static_cast<long long>(report.last_row_id));
+  std::printf(
+      "organization ids %lld..%lld, revenue/expense ids %lld..%lld\n",
+      static_cast<long long>(report.first_org_id), static_cast<long long>(report.last_org_id),
+      static_cast<long long>(report.first_row_id), static_cast<long long>(report.last_row_id));
   return 0;
 }
 
@@ -200,8 +199,9 @@ int main(int argc, char** argv) {
   auto* seed_cmd = app.add_subcommand(
       "seed", "Generate deterministic hospitality data and COPY it into the legacy tables");
   seed_cmd->add_option("--orgs", seed.options.orgs, "Organizations to create")->required();
-  seed_cmd->add_option("--rows-per-org", seed.options.rows_per_org,
-                       "Revenue + expense rows per organization")
+  seed_cmd
+      ->add_option("--rows-per-org", seed.options.rows_per_org,
+                   "Revenue + expense rows per organization")
       ->capture_default_str();
   seed_cmd->add_option("--months", seed.options.months, "Months of history (1..120)")
       ->capture_default_str();

@@ -1,12 +1,11 @@
 #include "folio/db/connection.hpp"
 
 #include <libpq-fe.h>
+#include <poll.h>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <poll.h>
-
 #include <climits>
 #include <utility>
 
@@ -101,13 +100,12 @@ void Connection::attach_socket() {
 }
 
 void Connection::throw_connection_error(std::string_view what) {
-  throw ConnectionError("", std::string(what) + " (" + redacted_dsn_ +
-                                "): " + trim_message(PQerrorMessage(conn_)));
+  throw ConnectionError(
+      "", std::string(what) + " (" + redacted_dsn_ + "): " + trim_message(PQerrorMessage(conn_)));
 }
 
-asio::awaitable<std::unique_ptr<Connection>> Connection::connect(asio::any_io_executor executor,
-                                                                 std::string dsn,
-                                                                 std::chrono::milliseconds timeout) {
+asio::awaitable<std::unique_ptr<Connection>> Connection::connect(
+    asio::any_io_executor executor, std::string dsn, std::chrono::milliseconds timeout) {
   std::string redacted = redact_dsn(dsn);
   pg_conn* raw = PQconnectStart(dsn.c_str());
   if (raw == nullptr) throw ConnectionError("", "out of memory connecting to " + redacted);

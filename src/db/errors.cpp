@@ -10,8 +10,7 @@ Error::Error(std::string sqlstate, const std::string& message, std::string detai
 namespace {
 
 template <typename E>
-std::exception_ptr make(std::string_view sqlstate, const std::string& message,
-                        std::string detail) {
+std::exception_ptr make(std::string_view sqlstate, const std::string& message, std::string detail) {
   return std::make_exception_ptr(E(std::string(sqlstate), message, std::move(detail)));
 }
 

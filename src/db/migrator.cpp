@@ -47,8 +47,7 @@ void check_checksums(const std::vector<AppliedMigration>& applied,
                                  [&](const Migration& m) { return m.version == a.version; });
     if (it != known.end() && it->checksum != a.checksum) {
       throw MigrationError("migration " + it->name + " was changed after it was applied (file " +
-                           it->checksum.substr(0, 12) + "…, applied " +
-                           a.checksum.substr(0, 12) +
+                           it->checksum.substr(0, 12) + "…, applied " + a.checksum.substr(0, 12) +
                            "…): applied migrations are immutable; revert the edit and add a "
                            "new migration instead");
     }
@@ -57,8 +56,7 @@ void check_checksums(const std::vector<AppliedMigration>& applied,
 
 asio::awaitable<std::vector<AppliedMigration>> read_applied(Connection& conn) {
   std::vector<AppliedMigration> applied;
-  const Result exists =
-      co_await conn.query("SELECT to_regclass('schema_migrations') IS NOT NULL");
+  const Result exists = co_await conn.query("SELECT to_regclass('schema_migrations') IS NOT NULL");
   if (!exists.scalar<bool>()) co_return applied;
   const Result rows =
       co_await conn.query("SELECT version, name, checksum FROM schema_migrations ORDER BY version");
@@ -87,8 +85,8 @@ MigrationStatus compute_status(std::vector<AppliedMigration> applied,
 Migration make_migration(std::string name, std::string sql) {
   int version = 0;
   const auto underscore = name.find('_');
-  const auto res = std::from_chars(name.data(), name.data() + std::min(underscore, name.size()),
-                                   version);
+  const auto res =
+      std::from_chars(name.data(), name.data() + std::min(underscore, name.size()), version);
   if (underscore == std::string::npos || underscore == 0 || res.ptr != name.data() + underscore ||
       version <= 0 || !name.ends_with(".sql")) {
     throw MigrationError("migration file name '" + name +
@@ -105,7 +103,8 @@ Migration make_migration(std::string name, std::string sql) {
 std::vector<Migration> load_migrations(const std::filesystem::path& dir) {
   std::error_code ec;
   std::filesystem::directory_iterator it(dir, ec);
-  if (ec) throw MigrationError("cannot read migrations directory " + dir.string() + ": " + ec.message());
+  if (ec)
+    throw MigrationError("cannot read migrations directory " + dir.string() + ": " + ec.message());
   std::vector<Migration> out;
   for (const auto& entry : it) {
     if (!entry.is_regular_file() || entry.path().extension() != ".sql") continue;

@@ -15,8 +15,8 @@ namespace {
 
 [[noreturn]] void decode_error(const Field& f, std::string_view wanted, std::string_view why) {
   throw DecodeError("", "cannot decode column '" + std::string(f.name()) + "' (type oid " +
-                            std::to_string(f.type_oid()) + ") as " + std::string(wanted) +
-                            ": " + std::string(why));
+                            std::to_string(f.type_oid()) + ") as " + std::string(wanted) + ": " +
+                            std::string(why));
 }
 
 void require_not_null(const Field& f, std::string_view wanted) {
@@ -227,11 +227,11 @@ Field::as<std::chrono::sys_time<std::chrono::microseconds>>() const {
 }
 
 // std::optional<T>: NULL becomes nullopt.
-#define FOLIO_DB_OPTIONAL_AS(T)                         \
-  template <>                                           \
+#define FOLIO_DB_OPTIONAL_AS(T)                          \
+  template <>                                            \
   std::optional<T> Field::as<std::optional<T>>() const { \
-    if (is_null()) return std::nullopt;                 \
-    return as<T>();                                     \
+    if (is_null()) return std::nullopt;                  \
+    return as<T>();                                      \
   }
 FOLIO_DB_OPTIONAL_AS(std::int64_t)
 FOLIO_DB_OPTIONAL_AS(std::int32_t)

@@ -47,9 +47,9 @@ void Transaction::rethrow_classified(std::exception_ptr error) const {
     // folio never cancels statements itself, so under a statement_timeout a 57014 is that
     // timeout firing.
     if (options_.statement_timeout.count() > 0) {
-      throw StatementTimeout(e.sqlstate(), std::string(e.what()) + " (statement_timeout " +
-                                               std::to_string(options_.statement_timeout.count()) +
-                                               " ms)",
+      throw StatementTimeout(e.sqlstate(),
+                             std::string(e.what()) + " (statement_timeout " +
+                                 std::to_string(options_.statement_timeout.count()) + " ms)",
                              e.detail());
     }
     throw;

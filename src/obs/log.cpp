@@ -13,6 +13,8 @@
 #include <ctime>
 #include <limits>
 
+#include "detail/utf8.hpp"
+
 namespace folio::obs {
 namespace {
 
@@ -65,32 +67,7 @@ std::string rfc3339_utc_millis(std::chrono::system_clock::time_point now) {
   return buf.data();
 }
 
-// Length of the well-formed UTF-8 sequence starting at s[i], or 0 if there is none.
-std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
-  const auto c = static_cast<unsigned char>(s[i]);
-  std::size_t len = 0;
-  unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-  if (c < 0x80) return 1;
-  if (c >= 0xC2 && c <= 0xDF) {
-    len = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3;
-    if (c == 0xE0) lo = 0xA0;
-    if (c == 0xED) hi = 0x9F;  // no surrogates
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4;
-    if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;  // nothing past U+10FFFF
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  for (std::size_t k = 1; k < len; ++k) {
-    const auto b = static_cast<unsigned char>(s[i + k]);
-    if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) return 0;
-  }
-  return len;
-}
+using detail::utf8_sequence_length;
 
 // Replaces each invalid byte with U+FFFD. Safe on serialized JSON: invalid bytes are all >= 0x80,
 // so the ASCII structure (quotes, escapes) is never touched.

@@ -7,6 +7,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include "detail/utf8.hpp"
+
 namespace folio::obs {
 
 static_assert(std::atomic<double>::is_always_lock_free, "metric updates must be lock-free");
@@ -51,37 +53,7 @@ bool equals_ci(std::string_view a, std::string_view b) {
          });
 }
 
-// True if s is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
-bool is_valid_utf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t len = 0;
-    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-    if (c < 0x80) {
-      len = 1;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-      if (c == 0xE0) lo = 0xA0;
-      if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-      if (c == 0xF0) lo = 0x90;
-      if (c == 0xF4) hi = 0x8F;
-    } else {
-      return false;
-    }
-    if (i + len > s.size()) return false;
-    for (std::size_t k = 1; k < len; ++k) {
-      const auto b = static_cast<unsigned char>(s[i + k]);
-      if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) return false;
-    }
-    i += len;
-  }
-  return true;
-}
+using detail::is_valid_utf8;
 
 void validate_name(std::string_view name, bool is_counter) {
   if (!is_snake_case(name)) fail("metric name is not snake_case [a-z_][a-z0-9_]*", name);

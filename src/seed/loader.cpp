@@ -64,11 +64,12 @@ asio::awaitable<LoadReport> load(asio::any_io_executor executor, SeedOptions opt
   // Reserve one contiguous id block for every generated revenue and expense. (A concurrent
   // nextval between the two calls could land inside the block: seed before writers start.)
   const std::int64_t block = options.orgs * options.rows_per_org;
-  options.first_row_id = (co_await control->query(
-                              "SELECT setval('folio_id_seq', nextval('folio_id_seq') + $1::bigint - 1, "
-                              "true) - $1::bigint + 1",
-                              std::max<std::int64_t>(block, 1)))
-                             .scalar<std::int64_t>();
+  options.first_row_id =
+      (co_await control->query(
+           "SELECT setval('folio_id_seq', nextval('folio_id_seq') + $1::bigint - 1, "
+           "true) - $1::bigint + 1",
+           std::max<std::int64_t>(block, 1)))
+          .scalar<std::int64_t>();
   const Generator generator(options);
 
   // One connection and one COPY per table, all inside transactions committed together.

@@ -39,8 +39,8 @@ TEST(Connection, UnnamedStatementsWorkRepeatedlyThroughPgBouncer) {
     std::int64_t total = 0;
     for (std::int64_t i = 0; i < 200; ++i) {
       // Alternate two statement texts: named statements would collide or vanish here.
-      const Result r = co_await conn->query(i % 2 ? "SELECT $1::bigint * 2" : "SELECT $1::bigint",
-                                            i);
+      const Result r =
+          co_await conn->query(i % 2 ? "SELECT $1::bigint * 2" : "SELECT $1::bigint", i);
       total += r.scalar<std::int64_t>();
     }
     co_return total;
@@ -69,9 +69,9 @@ TEST(Connection, DecodesTypedRows) {
     EXPECT_THROW(row.get<std::string>("nothing"), DecodeError);
     EXPECT_TRUE(row.get<bool>("yes"));
     EXPECT_EQ(row.get<sys_days>("day"), sys_days{year{2026} / 2 / 28});
-    EXPECT_EQ(row.get<sys_time<microseconds>>("at"),
-              sys_days{year{2026} / 2 / 28} + hours{23} + minutes{59} + seconds{58} +
-                  microseconds{5});
+    EXPECT_EQ(
+        row.get<sys_time<microseconds>>("at"),
+        sys_days{year{2026} / 2 / 28} + hours{23} + minutes{59} + seconds{58} + microseconds{5});
     EXPECT_DOUBLE_EQ(row.get<double>("ratio"), 2.5);
     EXPECT_EQ(row.get<std::string>("tabbed"), "ab\tc");
     EXPECT_THROW(row.get<std::int64_t>("txt"), DecodeError);  // type checked, not parsed
@@ -127,8 +127,8 @@ TEST(Connection, WrongPasswordIsAConnectionErrorWithoutThePassword) {
 TEST(Connection, UnreachableServerTimesOutOrIsRefused) {
   EXPECT_THROW(run_async([](asio::io_context& io) -> awaitable<void> {
                  // Port 1 on loopback: nothing listens there.
-                 co_await Connection::connect(io.get_executor(),
-                                              "postgresql://u:p@127.0.0.1:1/d", milliseconds(2000));
+                 co_await Connection::connect(io.get_executor(), "postgresql://u:p@127.0.0.1:1/d",
+                                              milliseconds(2000));
                }),
                ConnectionError);
 }
@@ -140,7 +140,8 @@ TEST(Connection, PipelineRunsABatchAsOneImplicitTransaction) {
         "DROP TABLE IF EXISTS pipeline_t; CREATE TABLE pipeline_t (id int PRIMARY KEY)");
     auto conn = co_await open(io, "DATABASE_URL");
     std::vector<Statement> ok;
-    for (int i = 1; i <= 3; ++i) ok.push_back({"INSERT INTO pipeline_t VALUES ($1)", Params::of(i)});
+    for (int i = 1; i <= 3; ++i)
+      ok.push_back({"INSERT INTO pipeline_t VALUES ($1)", Params::of(i)});
     ok.push_back({"SELECT count(*) FROM pipeline_t", {}});
     const auto results = co_await conn->pipeline(ok);
     EXPECT_EQ(results.size(), 4u);
@@ -180,8 +181,8 @@ TEST(Connection, CopiesOneMillionRows) {
     }
     co_await copy.write(chunk);
     EXPECT_EQ(co_await copy.finish(), kRows);
-    const Result r = co_await conn->query(
-        "SELECT count(*), sum(id), count(note), min(note) FROM copy_t");
+    const Result r =
+        co_await conn->query("SELECT count(*), sum(id), count(note), min(note) FROM copy_t");
     EXPECT_EQ(r[0].get<std::int64_t>(0), kRows);
     EXPECT_EQ(r[0].get<double>(1), static_cast<double>(kRows * (kRows + 1) / 2));
     EXPECT_EQ(r[0].get<std::int64_t>(2), kRows - kRows / 10);

@@ -16,7 +16,8 @@ TEST(RedactDsn, HidesPasswordsInEveryForm) {
             "postgresql://folio:***@127.0.0.1:5432/folio");
   EXPECT_EQ(redact_dsn("host=h port=1 user=u password=s3cret dbname=d"),
             "host=h port=1 user=u password=*** dbname=d");
-  EXPECT_EQ(redact_dsn("host=h password = 'se cr\\'et' dbname=d"), "host=h password = *** dbname=d");
+  EXPECT_EQ(redact_dsn("host=h password = 'se cr\\'et' dbname=d"),
+            "host=h password = *** dbname=d");
   EXPECT_EQ(redact_dsn("postgres://u@h/d?sslmode=disable&password=s3cret"),
             "postgres://u@h/d?sslmode=disable&password=***");
   EXPECT_EQ(redact_dsn("postgresql://u@h/d"), "postgresql://u@h/d");
@@ -25,11 +26,10 @@ TEST(RedactDsn, HidesPasswordsInEveryForm) {
 
 TEST(Params, EncodesValuesAsPostgresText) {
   using namespace std::chrono;
-  const auto p = Params::of(std::int64_t{-42}, true, std::string("x"), std::nullopt,
-                            std::optional<int>{}, std::optional<int>{7}, 1.5,
-                            sys_days{year{2026} / 3 / 14},
-                            sys_days{year{2026} / 3 / 14} + hours{9} + minutes{21} + seconds{7} +
-                                microseconds{123});
+  const auto p = Params::of(
+      std::int64_t{-42}, true, std::string("x"), std::nullopt, std::optional<int>{},
+      std::optional<int>{7}, 1.5, sys_days{year{2026} / 3 / 14},
+      sys_days{year{2026} / 3 / 14} + hours{9} + minutes{21} + seconds{7} + microseconds{123});
   const auto& v = p.values();
   ASSERT_EQ(v.size(), 9u);
   EXPECT_EQ(*v[0], "-42");

@@ -77,9 +77,8 @@ TEST(Pool, KilledConnectionIsReplacedAndTheNextQuerySucceeds) {
     Pool pool(io.get_executor(), options("DATABASE_DIRECT_URL", 1));
     const auto pid = (co_await pool.query("SELECT pg_backend_pid()")).scalar<std::int32_t>();
     {
-      auto killer = co_await Connection::connect(io.get_executor(),
-                                                 stack_value("DATABASE_DIRECT_URL"),
-                                                 milliseconds(5000));
+      auto killer = co_await Connection::connect(
+          io.get_executor(), stack_value("DATABASE_DIRECT_URL"), milliseconds(5000));
       // The timeout argument makes pg_terminate_backend wait until the backend has exited.
       const Result k = co_await killer->query("SELECT pg_terminate_backend($1, 5000)", pid);
       EXPECT_TRUE(k.scalar<bool>());
@@ -95,8 +94,7 @@ TEST(Pool, KilledConnectionIsReplacedAndTheNextQuerySucceeds) {
 TEST(Pool, ServerConnectionKilledBehindPgBouncerIsInvisibleToTheClient) {
   run_async([](asio::io_context& io) -> awaitable<void> {
     Pool pool(io.get_executor(), options("DATABASE_URL", 1));
-    const auto before =
-        (co_await pool.query("SELECT pg_backend_pid()")).scalar<std::int32_t>();
+    const auto before = (co_await pool.query("SELECT pg_backend_pid()")).scalar<std::int32_t>();
     auto killer = co_await Connection::connect(
         io.get_executor(), stack_value("DATABASE_DIRECT_URL"), milliseconds(5000));
     co_await killer->query("SELECT pg_terminate_backend($1, 5000)", before);

@@ -105,8 +105,8 @@ TEST(Transaction, LockTimeoutGivesLockNotAvailable) {
     co_await pool.query("INSERT INTO tx_lock_t VALUES (1, 1)");
     auto holder = co_await Transaction::begin(co_await pool.acquire());
     co_await holder.query("UPDATE tx_lock_t SET v = 2 WHERE id = 1");
-    auto waiter = co_await Transaction::begin(co_await pool.acquire(),
-                                              {.lock_timeout = milliseconds(100)});
+    auto waiter =
+        co_await Transaction::begin(co_await pool.acquire(), {.lock_timeout = milliseconds(100)});
     EXPECT_THROW(co_await waiter.query("UPDATE tx_lock_t SET v = 3 WHERE id = 1"),
                  LockNotAvailable);
     co_await holder.rollback();
@@ -126,8 +126,8 @@ TEST(Retry, RaisedSerializationFailuresAreRetriedUntilSuccess) {
           auto tx = co_await Transaction::begin(co_await pool.acquire());
           const std::string code = attempts == 1 ? "40001" : "40P01";
           if (attempts < 3) {
-            co_await tx.execute("DO $$ BEGIN RAISE EXCEPTION 'injected' USING ERRCODE = '" +
-                                code + "'; END $$");
+            co_await tx.execute("DO $$ BEGIN RAISE EXCEPTION 'injected' USING ERRCODE = '" + code +
+                                "'; END $$");
           }
           const Result r = co_await tx.query("SELECT 7");
           co_await tx.commit();

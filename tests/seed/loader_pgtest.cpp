@@ -77,19 +77,19 @@ TEST_F(LoaderTest, LoadsConsistentRowsAndAdvancesTheSequence) {
   lo.chunk_orgs = 64;  // several rounds
   int rounds = 0;
   lo.on_progress = [&](const LoadProgress&) { ++rounds; };
-  const auto report = run_async([&](asio::io_context& io) {
-    return load(io.get_executor(), small(), lo);
-  });
+  const auto report =
+      run_async([&](asio::io_context& io) { return load(io.get_executor(), small(), lo); });
   EXPECT_EQ(rounds, 5);
   EXPECT_EQ(report.rows.organizations, 300);
   EXPECT_EQ(report.rows.revenues + report.rows.expenses, 300 * 20);
   EXPECT_GT(report.rows.balances, 300);
   EXPECT_EQ(report.first_org_id, 1);
   EXPECT_EQ(report.last_row_id, 6000);
-  EXPECT_EQ(query_text(dsn, "SELECT format('%s/%s/%s/%s', (SELECT count(*) FROM organizations),"
-                            " (SELECT count(*) FROM revenues) + (SELECT count(*) FROM expenses),"
-                            " (SELECT count(*) FROM balances),"
-                            " (SELECT nextval('folio_id_seq')))"),
+  EXPECT_EQ(query_text(dsn,
+                       "SELECT format('%s/%s/%s/%s', (SELECT count(*) FROM organizations),"
+                       " (SELECT count(*) FROM revenues) + (SELECT count(*) FROM expenses),"
+                       " (SELECT count(*) FROM balances),"
+                       " (SELECT nextval('folio_id_seq')))"),
             "300/6000/" + std::to_string(report.rows.balances) + "/6001");
   // Every balances row equals the day's sums recomputed in SQL, and no day is missing.
   EXPECT_EQ(query_text(dsn, R"sql(
@@ -127,8 +127,9 @@ TEST_F(LoaderTest, SameSeedGivesIdenticalDataAndASecondLoadAppends) {
   });
   EXPECT_EQ(second.first_org_id, 301);
   EXPECT_EQ(second.first_row_id, 6001);
-  EXPECT_EQ(query_text(a, "SELECT count(DISTINCT id)::text FROM (SELECT id FROM revenues UNION "
-                          "ALL SELECT id FROM expenses) x"),
+  EXPECT_EQ(query_text(a,
+                       "SELECT count(DISTINCT id)::text FROM (SELECT id FROM revenues UNION "
+                       "ALL SELECT id FROM expenses) x"),
             "12000");
 }
 
@@ -140,9 +141,10 @@ TEST_F(LoaderTest, AFailedLoadLeavesNothingBehind) {
                  return load(io.get_executor(), small(), LoadOptions{.dsn = dsn});
                }),
                db::CheckViolation);
-  EXPECT_EQ(query_text(dsn, "SELECT ((SELECT count(*) FROM organizations) + (SELECT count(*) FROM "
-                            "revenues) + (SELECT count(*) FROM expenses) + (SELECT count(*) "
-                            "FROM balances))::text"),
+  EXPECT_EQ(query_text(dsn,
+                       "SELECT ((SELECT count(*) FROM organizations) + (SELECT count(*) FROM "
+                       "revenues) + (SELECT count(*) FROM expenses) + (SELECT count(*) "
+                       "FROM balances))::text"),
             "0");
 }
 

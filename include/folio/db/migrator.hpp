@@ -23,7 +23,7 @@ namespace folio::db {
 
 struct Migration {
   int version = 0;
-  std::string name;      // file name, e.g. "0001_legacy_schema.sql"
+  std::string name;  // file name, e.g. "0001_legacy_schema.sql"
   std::string sql;
   std::string checksum;  // hex SHA-256 of sql
 };

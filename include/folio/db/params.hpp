@@ -44,8 +44,7 @@ class Params {
   void add(std::chrono::sys_time<std::chrono::microseconds> t);
 
   template <std::integral T>
-    requires(!std::same_as<T, bool>)
-  void add(T v) {
+  requires(!std::same_as<T, bool>) void add(T v) {
     char buf[24];
     const auto res = std::to_chars(buf, buf + sizeof buf, v);
     values_.emplace_back(std::string(buf, res.ptr));
@@ -59,9 +58,8 @@ class Params {
     }
   }
   template <typename Duration>
-    requires(!std::same_as<Duration, std::chrono::microseconds> &&
-             !std::same_as<Duration, std::chrono::days>)
-  void add(std::chrono::sys_time<Duration> t) {
+  requires(!std::same_as<Duration, std::chrono::microseconds> &&
+           !std::same_as<Duration, std::chrono::days>) void add(std::chrono::sys_time<Duration> t) {
     add(std::chrono::time_point_cast<std::chrono::microseconds>(t));
   }
 

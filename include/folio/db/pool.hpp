@@ -27,11 +27,11 @@
 namespace folio::db {
 
 struct PoolOptions {
-  std::string dsn;                                   // libpq connection string or URI
-  std::string name = "primary";                      // metrics/log label: which endpoint
-  std::size_t max_size = 10;                         // open connections at most
-  std::chrono::milliseconds acquire_timeout{5000};   // wait for a free connection at most
-  std::chrono::milliseconds connect_timeout{5000};   // opening one connection at most
+  std::string dsn;                                  // libpq connection string or URI
+  std::string name = "primary";                     // metrics/log label: which endpoint
+  std::size_t max_size = 10;                        // open connections at most
+  std::chrono::milliseconds acquire_timeout{5000};  // wait for a free connection at most
+  std::chrono::milliseconds connect_timeout{5000};  // opening one connection at most
 };
 
 struct PoolStats {

@@ -149,10 +149,10 @@ class Result {
 };
 
 // Decoders live in result.cpp; these declarations keep every use on the same definitions.
-#define FOLIO_DB_DECLARE_AS(T)      \
-  template <>                      \
-  T Field::as<T>() const;          \
-  template <>                      \
+#define FOLIO_DB_DECLARE_AS(T) \
+  template <>                  \
+  T Field::as<T>() const;      \
+  template <>                  \
   std::optional<T> Field::as<std::optional<T>>() const;
 FOLIO_DB_DECLARE_AS(std::int64_t)
 FOLIO_DB_DECLARE_AS(std::int32_t)

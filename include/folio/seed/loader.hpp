@@ -47,7 +47,7 @@ struct LoadReport {
 // Generates `options` (its first_org_id and first_row_id are chosen by load()) and loads it.
 // Throws std::invalid_argument for invalid options and folio::db errors for database
 // failures, after which nothing of this load is visible.
-boost::asio::awaitable<LoadReport> load(boost::asio::any_io_executor executor,
-                                        SeedOptions options, LoadOptions load_options);
+boost::asio::awaitable<LoadReport> load(boost::asio::any_io_executor executor, SeedOptions options,
+                                        LoadOptions load_options);
 
 }  // namespace folio::seed
