@@ -80,10 +80,8 @@ t2=$(now)
 t3=$(now)
 folio_rows=$(psql "$folio_url" -XAt -c "SELECT (SELECT count(*) FROM organizations) + (SELECT count(*) FROM revenues) + (SELECT count(*) FROM expenses) + (SELECT count(*) FROM balances)")
 
-# The two loads must have stored the same rows.
-digest="SELECT md5(string_agg(t, '|' ORDER BY t)) FROM (SELECT r::text t FROM revenues r TABLESAMPLE SYSTEM (1) REPEATABLE (7)) x"
+# The two loads must have stored the same rows: equal counts and equal amount totals.
 same=$([ "$psql_rows" = "$folio_rows" ] && [ "$(psql "$psql_url" -XAt -c "SELECT sum(amount_cents) FROM revenues")" = "$(psql "$folio_url" -XAt -c "SELECT sum(amount_cents) FROM revenues")" ] && echo yes || echo NO)
-: "$digest"
 
 awk -v pr="$psql_rows" -v fr="$folio_rows" -v pt="$(echo "$t1 - $t0" | bc)" -v ft="$(echo "$t3 - $t2" | bc)" \
     -v rss="$(cat "$files/rss")" -v same="$same" 'BEGIN {
