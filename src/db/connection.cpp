@@ -177,29 +177,36 @@ asio::awaitable<pg_result*> Connection::next_result() {
   co_return PQgetResult(conn_);
 }
 
+void Connection::absorb_result(pg_result* res, Result& last, std::exception_ptr& error) {
+  switch (PQresultStatus(res)) {
+    case PGRES_FATAL_ERROR:
+    case PGRES_BAD_RESPONSE:
+      if (!error) error = error_from_result(conn_, res);
+      PQclear(res);
+      break;
+    case PGRES_PIPELINE_ABORTED:  // skipped after an earlier error in the pipeline
+      PQclear(res);
+      break;
+    default:
+      last = Result(res);
+      break;
+  }
+}
+
 asio::awaitable<Result> Connection::collect_results() {
   Result last;
   std::exception_ptr error;
   while (pg_result* res = co_await next_result()) {
-    switch (PQresultStatus(res)) {
-      case PGRES_FATAL_ERROR:
-      case PGRES_BAD_RESPONSE:
-        if (!error) error = error_from_result(conn_, res);
-        PQclear(res);
-        break;
-      case PGRES_COPY_IN:
-      case PGRES_COPY_OUT:
-      case PGRES_COPY_BOTH:
-        PQclear(res);
-        // Leave the COPY state so the connection stays usable, then report the misuse.
-        PQputCopyEnd(conn_, "COPY must go through Connection::copy_in");
-        co_await flush();
-        if (!error) error = std::make_exception_ptr(ProtocolError("", "unexpected COPY statement"));
-        break;
-      default:
-        last = Result(res);
-        break;
+    const ExecStatusType status = PQresultStatus(res);
+    if (status == PGRES_COPY_IN || status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH) {
+      PQclear(res);
+      // Leave the COPY state so the connection stays usable, then report the misuse.
+      PQputCopyEnd(conn_, "COPY must go through Connection::copy_in");
+      co_await flush();
+      if (!error) error = std::make_exception_ptr(ProtocolError("", "unexpected COPY statement"));
+      continue;
     }
+    absorb_result(res, last, error);
   }
   if (error) std::rethrow_exception(error);
   co_return last;
@@ -257,21 +264,7 @@ asio::awaitable<std::vector<Result>> Connection::pipeline(std::span<const Statem
   std::exception_ptr error;
   for (std::size_t i = 0; i < statements.size(); ++i) {
     Result last;
-    while (pg_result* res = co_await next_result()) {
-      switch (PQresultStatus(res)) {
-        case PGRES_FATAL_ERROR:
-        case PGRES_BAD_RESPONSE:
-          if (!error) error = error_from_result(conn_, res);
-          PQclear(res);
-          break;
-        case PGRES_PIPELINE_ABORTED:
-          PQclear(res);
-          break;
-        default:
-          last = Result(res);
-          break;
-      }
-    }
+    while (pg_result* res = co_await next_result()) absorb_result(res, last, error);
     results.push_back(std::move(last));
   }
   pg_result* sync = co_await next_result();

@@ -14,6 +14,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <chrono>
+#include <exception>
 #include <memory>
 #include <span>
 #include <string>
@@ -99,6 +100,8 @@ class Connection {
   asio::awaitable<void> flush();
   // Waits until libpq has a complete result; returns it, or nullptr at the end of a query.
   asio::awaitable<pg_result*> next_result();
+  // Keeps a result as `last`, or records the first error (freeing what it does not keep).
+  void absorb_result(pg_result* res, Result& last, std::exception_ptr& error);
   // Collects the results of one query until libpq returns NULL; throws the first error.
   asio::awaitable<Result> collect_results();
   // Drives PQconnectPoll; returns "" on success or libpq's error message.
