@@ -184,7 +184,7 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "debug, info, warn or error (env FOLIO_LOG_LEVEL)");
 
   MigrateArgs migrate;
-  migrate.database_url = env_or("DATABASE_DIRECT_URL", "DATABASE_URL");
+  migrate.database_url = env_or("DATABASE_DIRECT_URL");
   auto* migrate_cmd = app.add_subcommand(
       "migrate", "Apply pending sql/migrations (embedded in this binary) under an advisory lock");
   migrate_cmd->add_option("--database-url", migrate.database_url,

@@ -1,6 +1,7 @@
 #include "folio/db/connection.hpp"
 
 #include <libpq-fe.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -142,7 +143,25 @@ asio::awaitable<std::string> Connection::connect_poll() {
   }
 }
 
+bool Connection::ready_now(Wait what) const noexcept {
+  // TLS may hold decrypted bytes while the socket itself has nothing to read.
+  if (what != Wait::kWrite && PQsslInUse(conn_) == 1) {
+    if (auto* ssl = static_cast<SSL*>(PQsslStruct(conn_, "OpenSSL")); ssl && SSL_pending(ssl) > 0) {
+      return true;
+    }
+  }
+  short events = 0;
+  if (what != Wait::kWrite) events |= POLLIN;
+  if (what != Wait::kRead) events |= POLLOUT;
+  pollfd pfd{socket_fd_, events, 0};
+  return ::poll(&pfd, 1, 0) > 0;
+}
+
 asio::awaitable<void> Connection::wait(Wait what) {
+  // Asio registers sockets edge-triggered and an async_wait does not look at the current
+  // state: data that arrived before the wait began (more than one PQconsumeInput reads, or
+  // an error followed by EOF) would raise no new edge. Look first, wait only if idle.
+  if (ready_now(what)) co_return;
   using D = asio::posix::stream_descriptor;
   switch (what) {
     case Wait::kRead:
@@ -187,6 +206,11 @@ void Connection::absorb_result(pg_result* res, Result& last, std::exception_ptr&
     case PGRES_PIPELINE_ABORTED:  // skipped after an earlier error in the pipeline
       PQclear(res);
       break;
+    case PGRES_COPY_IN:
+    case PGRES_COPY_OUT:
+    case PGRES_COPY_BOTH:
+      PQclear(res);
+      throw ProtocolError("", "a COPY statement must go through Connection::copy_in");
     default:
       last = Result(res);
       break;
@@ -200,11 +224,9 @@ asio::awaitable<Result> Connection::collect_results() {
     const ExecStatusType status = PQresultStatus(res);
     if (status == PGRES_COPY_IN || status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH) {
       PQclear(res);
-      // Leave the COPY state so the connection stays usable, then report the misuse.
-      PQputCopyEnd(conn_, "COPY must go through Connection::copy_in");
-      co_await flush();
-      if (!error) error = std::make_exception_ptr(ProtocolError("", "unexpected COPY statement"));
-      continue;
+      // libpq keeps returning COPY results until the COPY ends; do not spin on them. The
+      // connection stays busy, so its pool drops it.
+      throw ProtocolError("", "a COPY statement must go through Connection::copy_in");
     }
     absorb_result(res, last, error);
   }
@@ -253,6 +275,11 @@ asio::awaitable<Result> Connection::execute_script(std::string_view sql) {
 asio::awaitable<std::vector<Result>> Connection::pipeline(std::span<const Statement> statements) {
   std::vector<Result> results;
   if (statements.empty()) co_return results;
+  for (const auto& st : statements) {
+    if (st.params.size() > 65535) {
+      throw ProtocolError("", "more than 65535 parameters in one statement");
+    }
+  }
   if (PQenterPipelineMode(conn_) == 0) {
     throw ProtocolError("", "cannot enter pipeline mode: " + trim_message(PQerrorMessage(conn_)));
   }
@@ -286,6 +313,11 @@ asio::awaitable<CopyIn> Connection::copy_in(std::string_view copy_sql) {
     PQclear(res);
     co_return CopyIn(*this);
   }
+  if (res != nullptr && PQresultStatus(res) != PGRES_FATAL_ERROR) {
+    PQclear(res);
+    // COPY TO or another statement: the connection is mid-protocol; its pool drops it.
+    throw ProtocolError("", "copy_in needs a COPY ... FROM STDIN statement");
+  }
   std::exception_ptr error =
       res == nullptr ? std::make_exception_ptr(ProtocolError("", "COPY returned no result"))
       : PQresultStatus(res) == PGRES_FATAL_ERROR
@@ -299,7 +331,10 @@ asio::awaitable<CopyIn> Connection::copy_in(std::string_view copy_sql) {
   std::rethrow_exception(error);
 }
 
-bool Connection::broken() const noexcept { return PQstatus(conn_) != CONNECTION_OK; }
+bool Connection::broken() const noexcept {
+  // A connection left in pipeline mode (an exception mid-batch) cannot serve plain queries.
+  return PQstatus(conn_) != CONNECTION_OK || PQpipelineStatus(conn_) != PQ_PIPELINE_OFF;
+}
 
 TxStatus Connection::tx_status() const noexcept {
   switch (PQtransactionStatus(conn_)) {
@@ -337,6 +372,7 @@ CopyIn::CopyIn(CopyIn&& other) noexcept : conn_(other.conn_), done_(other.done_)
 CopyIn::~CopyIn() = default;
 
 asio::awaitable<void> CopyIn::write(std::string_view data) {
+  if (done_) throw ProtocolError("", "this COPY was already finished or aborted");
   while (!data.empty()) {
     const auto n = static_cast<int>(std::min<std::size_t>(data.size(), INT_MAX / 2));
     const int r = PQputCopyData(conn_->conn_, data.data(), n);
@@ -351,6 +387,7 @@ asio::awaitable<void> CopyIn::write(std::string_view data) {
 }
 
 asio::awaitable<std::int64_t> CopyIn::finish() {
+  if (done_) throw ProtocolError("", "this COPY was already finished or aborted");
   int r = 0;
   while ((r = PQputCopyEnd(conn_->conn_, nullptr)) == 0) co_await conn_->flush();
   if (r < 0) conn_->throw_connection_error("COPY could not be ended");
@@ -361,6 +398,7 @@ asio::awaitable<std::int64_t> CopyIn::finish() {
 }
 
 asio::awaitable<void> CopyIn::abort(std::string_view reason) {
+  if (done_) throw ProtocolError("", "this COPY was already finished or aborted");
   const std::string why(reason);
   int r = 0;
   while ((r = PQputCopyEnd(conn_->conn_, why.c_str())) == 0) co_await conn_->flush();

@@ -14,10 +14,10 @@ namespace folio::db {
 
 namespace {
 
+// Transaction-scoped: released by COMMIT or ROLLBACK on whatever server connection ran it,
+// so no unlock can be lost (not even through a PgBouncer that reassigns connections).
 constexpr std::string_view kLockSql =
-    "SELECT pg_advisory_lock(hashtextextended('folio:schema_migrations', 0))";
-constexpr std::string_view kUnlockSql =
-    "SELECT pg_advisory_unlock(hashtextextended('folio:schema_migrations', 0))";
+    "SELECT pg_advisory_xact_lock(hashtextextended('folio:schema_migrations', 0))";
 constexpr std::string_view kCreateTableSql =
     "CREATE TABLE IF NOT EXISTS schema_migrations ("
     " version integer PRIMARY KEY,"
@@ -130,18 +130,29 @@ asio::awaitable<MigrationStatus> migration_status(Connection& conn,
 }
 
 asio::awaitable<std::vector<int>> migrate(Connection& conn, std::span<const Migration> known) {
-  co_await conn.execute(kLockSql);
   std::vector<int> applied_now;
   std::exception_ptr failure;
   try {
+    co_await conn.execute_script("BEGIN");
+    co_await conn.execute(kLockSql);
     co_await conn.execute(kCreateTableSql);
+    co_await conn.execute_script("COMMIT");
     const MigrationStatus status = compute_status(co_await read_applied(conn), known);
     for (const int version : status.pending) {
       const auto& m = *std::find_if(known.begin(), known.end(),
                                     [&](const Migration& k) { return k.version == version; });
       const auto started = std::chrono::steady_clock::now();
+      co_await conn.execute_script("BEGIN");
+      co_await conn.execute(kLockSql);
+      // Another migrator may have applied it while this one waited for the lock.
+      const Result done = co_await conn.query(
+          "SELECT checksum FROM schema_migrations WHERE version = $1", m.version);
+      if (!done.empty()) {
+        co_await conn.execute_script("COMMIT");
+        check_checksums({{m.version, m.name, done.scalar<std::string>()}}, known);
+        continue;
+      }
       try {
-        co_await conn.execute_script("BEGIN");
         co_await conn.execute_script(m.sql);
         const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::steady_clock::now() - started)
@@ -150,29 +161,29 @@ asio::awaitable<std::vector<int>> migrate(Connection& conn, std::span<const Migr
             "INSERT INTO schema_migrations (version, name, checksum, execution_ms) "
             "VALUES ($1, $2, $3, $4)",
             m.version, m.name, m.checksum, static_cast<std::int64_t>(ms));
-        co_await conn.execute_script("COMMIT");
+      } catch (const ConnectionError&) {
+        throw;  // outcome unknown: report the connection failure as it is
       } catch (const Error& e) {
         throw MigrationError("migration " + m.name + " failed and was rolled back: " + e.what() +
                              (e.sqlstate().empty() ? "" : " [" + e.sqlstate() + "]"));
       }
+      co_await conn.execute_script("COMMIT");
       applied_now.push_back(version);
     }
   } catch (...) {
     failure = std::current_exception();
   }
   if (failure) {
-    // Leave the session clean (the connection may be reused): end any transaction, unlock.
-    if (!conn.broken()) {
+    // Leave the connection reusable: end the failed transaction (which drops the lock too).
+    if (!conn.broken() && conn.tx_status() != TxStatus::kIdle) {
       try {
-        if (conn.tx_status() != TxStatus::kIdle) co_await conn.execute_script("ROLLBACK");
-        co_await conn.execute(kUnlockSql);
+        co_await conn.execute_script("ROLLBACK");
       } catch (const std::exception&) {
-        // Closing the connection releases the lock anyway.
+        // Closing the connection ends the transaction anyway.
       }
     }
     std::rethrow_exception(failure);
   }
-  co_await conn.execute(kUnlockSql);
   co_return applied_now;
 }
 

@@ -3,14 +3,20 @@
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
 
 #include "folio/db/errors.hpp"
 
 namespace folio::db {
+
+namespace {
+constexpr std::chrono::seconds kRollbackDeadline{5};
+}  // namespace
 
 struct Pool::Waiter {
   Waiter(const asio::any_io_executor& executor, std::chrono::steady_clock::time_point deadline)
@@ -127,17 +133,26 @@ void Pool::release(std::unique_ptr<Connection> conn) noexcept {
   }
 }
 
+using namespace asio::experimental::awaitable_operators;
+
 asio::awaitable<void> Pool::rollback_and_release(std::weak_ptr<void> alive, Pool* pool,
                                                  std::unique_ptr<Connection> conn) {
-  try {
-    co_await conn->execute_script("ROLLBACK");
-  } catch (const std::exception&) {
-    // The connection is checked below; a failed ROLLBACK leaves it broken or not idle.
-  }
+  // A server that vanished silently would hold this ROLLBACK (and a pool slot) until TCP
+  // gives up; past the deadline the connection is dropped instead.
+  auto rollback = [&]() -> asio::awaitable<bool> {
+    try {
+      co_await conn->execute_script("ROLLBACK");
+    } catch (const std::exception&) {
+      // Checked below: a failed ROLLBACK leaves the connection broken or not idle.
+    }
+    co_return true;
+  };
+  asio::steady_timer deadline(co_await asio::this_coro::executor, kRollbackDeadline);
+  const auto outcome = co_await (rollback() || deadline.async_wait(asio::use_awaitable));
   // The pool may have been destroyed while the ROLLBACK ran: then just close the connection.
   if (alive.expired()) co_return;
   --pool->in_use_;
-  if (conn->broken() || conn->tx_status() != TxStatus::kIdle) {
+  if (outcome.index() == 1 || conn->broken() || conn->tx_status() != TxStatus::kIdle) {
     pool->drop(std::move(conn));
     pool->wake_for_free_slot();
   } else {

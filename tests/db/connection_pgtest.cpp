@@ -1,7 +1,9 @@
 // folio::db::Connection against the real local stack: direct and through PgBouncer.
 #include <gtest/gtest.h>
 
+#include <boost/asio/post.hpp>
 #include <string>
+#include <thread>
 
 #include "folio/db/connection.hpp"
 #include "folio/db/errors.hpp"
@@ -206,6 +208,44 @@ TEST(Connection, FailedCopyReportsTheBadRowAndKeepsNothing) {
     co_await again.abort("changed my mind");
     const Result r2 = co_await conn->query("SELECT count(*) FROM c");
     EXPECT_EQ(r2.scalar<std::int64_t>(), 0);
+  });
+}
+
+TEST(Connection, LargeResultArrivingWhileTheThreadIsBusyIsReadCompletely) {
+  // The whole result lands in the socket buffer while the I/O thread is blocked: more than
+  // one PQconsumeInput reads, behind fewer readiness edges than reads.
+  const auto rows = run_async(
+      [](asio::io_context& io) -> awaitable<std::size_t> {
+        auto conn = co_await open(io, "DATABASE_DIRECT_URL");
+        asio::post(io, [] { std::this_thread::sleep_for(std::chrono::milliseconds(300)); });
+        const Result r =
+            co_await conn->query("SELECT repeat('x', 1000) || g FROM generate_series(1, 120) g");
+        co_return r.size();
+      },
+      std::chrono::seconds(30));
+  EXPECT_EQ(rows, 120u);
+}
+
+TEST(Connection, CopyToStdoutThroughExecuteFailsInsteadOfSpinning) {
+  run_async(
+      [](asio::io_context& io) -> awaitable<void> {
+        auto conn = co_await open(io, "DATABASE_DIRECT_URL");
+        EXPECT_THROW(co_await conn->execute("COPY (SELECT 1) TO STDOUT"), ProtocolError);
+        EXPECT_THROW(co_await conn->copy_in("COPY (SELECT 1) TO STDOUT"), ProtocolError);
+      },
+      std::chrono::seconds(30));
+}
+
+TEST(Connection, RejectedPipelineLeavesTheConnectionUsable) {
+  run_async([](asio::io_context& io) -> awaitable<void> {
+    auto conn = co_await open(io, "DATABASE_URL");
+    Params many;
+    for (int i = 0; i < 70000; ++i) many.add(i);
+    std::vector<Statement> batch = {{"SELECT 1", {}}, {"SELECT 2", std::move(many)}};
+    EXPECT_THROW(co_await conn->pipeline(batch), ProtocolError);
+    EXPECT_FALSE(conn->broken());
+    const Result r = co_await conn->query("SELECT 5");
+    EXPECT_EQ(r.scalar<std::int32_t>(), 5);
   });
 }
 

@@ -87,7 +87,7 @@ TEST_F(MigratorTest, AChangedAppliedFileIsRefused) {
                 std::string::npos)
           << e.what();
     }
-    // Nothing after the refusal ran, and the lock was released for the next migrator.
+    // Nothing after the refusal ran, and no lock outlived the refusal.
     const Result b = co_await conn->query("SELECT to_regclass('b') IS NULL");
     EXPECT_TRUE(b.scalar<bool>());
     EXPECT_THROW(co_await migration_status(*conn, edited), MigrationError);

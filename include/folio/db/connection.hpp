@@ -96,6 +96,7 @@ class Connection {
   friend class CopyIn;
 
   enum class Wait { kRead, kWrite, kReadOrWrite };
+  bool ready_now(Wait what) const noexcept;
   asio::awaitable<void> wait(Wait what);
   asio::awaitable<void> flush();
   // Waits until libpq has a complete result; returns it, or nullptr at the end of a query.

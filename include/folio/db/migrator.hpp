@@ -3,9 +3,10 @@
 // `schema_migrations`. A file changed after it was applied is refused (MigrationError), since
 // the databases that ran the old text would silently differ from new installs.
 //
-// migrate() takes a session advisory lock first, so concurrent migrators (several instances
-// starting at once) apply each version exactly once. It needs a direct connection (not
-// PgBouncer): the advisory lock is session state, and migrations run DDL.
+// Each migration's transaction takes a transaction-scoped advisory lock and re-checks
+// schema_migrations, so concurrent migrators (several instances starting at once) apply each
+// version exactly once, and no lock outlives its transaction. Use a direct connection to
+// the primary: migrations run DDL, which folio keeps off PgBouncer.
 //
 // Thread-safety: free functions; the Connection rules apply.
 #pragma once

@@ -4,10 +4,11 @@
 // The four tables load concurrently, each over its own connection with its own COPY, fed
 // chunk by chunk from one Generator, so memory stays flat whatever the number of
 // organizations. Each COPY runs inside a transaction, and the four commit only after every
-// COPY has finished: a failure (bad option, lost connection, constraint violation) leaves
-// nothing behind. New organizations get ids after the largest existing one, and the
-// revenue/expense ids are reserved from the shared sequence before loading, so seeding can
-// add to a database that already has data.
+// COPY has finished: a failure while loading (bad option, lost connection, constraint
+// violation) leaves nothing behind. The four COMMITs themselves are not one atomic step: a
+// crash between them can leave some tables loaded; seed such a database again from scratch. New
+// organizations get ids after the largest existing one, and the revenue/expense ids are reserved
+// from the shared sequence before loading, so seeding can add to a database that already has data.
 //
 // Thread-safety: load() runs on the given executor; its callbacks are invoked there.
 #pragma once
