@@ -4,11 +4,11 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <random>
 
 #include "folio/db/errors.hpp"
 #include "folio/db/migrator.hpp"
 #include "support/async.hpp"
+#include "support/scratch_database.hpp"
 #include "support/stack_env.hpp"
 
 namespace folio::db {
@@ -17,32 +17,15 @@ namespace {
 using asio::awaitable;
 using std::chrono::milliseconds;
 using test::run_async;
-using test::stack_value;
 
-// Creates an empty database for one test and drops it afterwards.
+// Each test gets an empty database of its own.
 class MigratorTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    name_ = "folio_mig_" + std::to_string(std::random_device{}());
-    admin("CREATE DATABASE " + name_);
-    const std::string base = stack_value("DATABASE_DIRECT_URL");
-    dsn_ = base.substr(0, base.rfind('/') + 1) + name_;
-  }
-  void TearDown() override { admin("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)"); }
-
-  static void admin(const std::string& sql) {
-    run_async([&](asio::io_context& io) -> awaitable<void> {
-      auto c = co_await Connection::connect(io.get_executor(), stack_value("DATABASE_DIRECT_URL"),
-                                            milliseconds(5000));
-      co_await c->execute_script(sql);
-    });
-  }
   awaitable<std::unique_ptr<Connection>> open(asio::io_context& io) const {
-    co_return co_await Connection::connect(io.get_executor(), dsn_, milliseconds(5000));
+    co_return co_await Connection::connect(io.get_executor(), db_.dsn(), milliseconds(5000));
   }
 
-  std::string name_;
-  std::string dsn_;
+  test::ScratchDatabase db_{"folio_mig"};
 };
 
 TEST_F(MigratorTest, AppliesTheLegacySchemaOnceAndRecordsChecksums) {

@@ -1,13 +1,12 @@
 // The seed loader against the real local stack, each test in a fresh migrated database.
 #include <gtest/gtest.h>
 
-#include <random>
-
 #include "folio/db/connection.hpp"
 #include "folio/db/errors.hpp"
 #include "folio/db/migrator.hpp"
 #include "folio/seed/loader.hpp"
 #include "support/async.hpp"
+#include "support/scratch_database.hpp"
 #include "support/stack_env.hpp"
 
 namespace folio::seed {
@@ -18,44 +17,23 @@ using asio::awaitable;
 using db::Connection;
 using std::chrono::milliseconds;
 using test::run_async;
-using test::stack_value;
 
 class LoaderTest : public ::testing::Test {
  protected:
-  // A fresh database with the legacy schema, reached directly (PgBouncer only routes the
-  // stack's "folio" database).
+  // A fresh database with the legacy schema; returns its direct URL.
   std::string make_database() {
-    const std::string name = "folio_seed_" + std::to_string(std::random_device{}());
-    admin("CREATE DATABASE " + name);
-    names_.push_back(name);
-    const std::string base = stack_value("DATABASE_DIRECT_URL");
-    const std::string dsn = base.substr(0, base.rfind('/') + 1) + name;
+    const auto& db =
+        *databases_.emplace_back(std::make_unique<test::ScratchDatabase>("folio_seed"));
     run_async([&](asio::io_context& io) -> awaitable<void> {
-      auto c = co_await Connection::connect(io.get_executor(), dsn, milliseconds(5000));
+      auto c = co_await Connection::connect(io.get_executor(), db.dsn(), milliseconds(5000));
       co_await db::migrate(*c, db::embedded_migrations());
     });
-    return dsn;
-  }
-  void TearDown() override {
-    for (const auto& n : names_) admin("DROP DATABASE IF EXISTS " + n + " WITH (FORCE)");
-  }
-  static void admin(const std::string& sql) {
-    run_async([&](asio::io_context& io) -> awaitable<void> {
-      auto c = co_await Connection::connect(io.get_executor(), stack_value("DATABASE_DIRECT_URL"),
-                                            milliseconds(5000));
-      co_await c->execute_script(sql);
-    });
+    return db.dsn();
   }
   static std::string query_text(const std::string& dsn, const std::string& sql) {
     return run_async([&](asio::io_context& io) -> awaitable<std::string> {
       auto c = co_await Connection::connect(io.get_executor(), dsn, milliseconds(5000));
       co_return (co_await c->query(sql)).scalar<std::string>();
-    });
-  }
-  static void admin_on(const std::string& dsn, const std::string& sql) {
-    run_async([&](asio::io_context& io) -> awaitable<void> {
-      auto c = co_await Connection::connect(io.get_executor(), dsn, milliseconds(5000));
-      co_await c->execute_script(sql);
     });
   }
   static SeedOptions small() {
@@ -67,7 +45,7 @@ class LoaderTest : public ::testing::Test {
     o.until = std::chrono::year{2026} / std::chrono::October;
     return o;
   }
-  std::vector<std::string> names_;
+  std::vector<std::unique_ptr<test::ScratchDatabase>> databases_;
 };
 
 TEST_F(LoaderTest, LoadsConsistentRowsAndAdvancesTheSequence) {
@@ -136,7 +114,7 @@ TEST_F(LoaderTest, SameSeedGivesIdenticalDataAndASecondLoadAppends) {
 TEST_F(LoaderTest, AFailedLoadLeavesNothingBehind) {
   const auto dsn = make_database();
   // Expenses of the generated data are far above this: the expenses COPY must fail.
-  admin_on(dsn, "ALTER TABLE expenses ADD CONSTRAINT tiny CHECK (amount_cents < 10)");
+  test::run_script(dsn, "ALTER TABLE expenses ADD CONSTRAINT tiny CHECK (amount_cents < 10)");
   EXPECT_THROW(run_async([&](asio::io_context& io) {
                  return load(io.get_executor(), small(), LoadOptions{.dsn = dsn});
                }),
