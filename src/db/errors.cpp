@@ -33,6 +33,7 @@ std::exception_ptr make_error(std::string_view sqlstate, const std::string& mess
     return make<ConnectionError>(sqlstate, message, std::move(detail));
   }
   if (sqlstate == "55P03") return make<LockNotAvailable>(sqlstate, message, std::move(detail));
+  if (sqlstate == "FS001") return make<SyncTriggerFailure>(sqlstate, message, std::move(detail));
   if (cls == "55") {
     return make<ObjectNotInPrerequisiteState>(sqlstate, message, std::move(detail));
   }

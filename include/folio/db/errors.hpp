@@ -96,6 +96,13 @@ class LockNotAvailable : public ObjectNotInPrerequisiteState {  // 55P03
   using ObjectNotInPrerequisiteState::ObjectNotInPrerequisiteState;
 };
 
+// FS001, folio's own: a cutover sync trigger could not mirror a write, so the write was
+// rolled back. detail() is JSON naming the table, operation, key and underlying error
+// (sql/migrations/0003_sync_functions.sql); folio::cutover::parse_sync_failure reads it.
+class SyncTriggerFailure : public Error {
+  using Error::Error;
+};
+
 // Class 42: syntax error or access rule violation.
 class SyntaxOrAccessError : public Error {
   using Error::Error;
