@@ -1,7 +1,6 @@
 // folioctl: the operator CLI. Wiring only: parses flags, runs one folio library call on an
-// io_context, and maps failures to exit codes and one clear line on stderr:
-//   0 success, 1 runtime failure (database, network), 2 bad usage or input,
-//   3 migrations refused (an applied file changed).
+// io_context, and maps failures to exit codes and one clear line on stderr (cli.hpp lists
+// the codes).
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -12,6 +11,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "cli.hpp"
 #include "folio/db/connection.hpp"
 #include "folio/db/errors.hpp"
 #include "folio/db/migrator.hpp"
@@ -21,27 +21,10 @@
 
 namespace {
 
+using folioctl::env_or;
+using folioctl::run;
+using folioctl::UsageError;
 namespace asio = boost::asio;
-
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-std::string env_or(const char* name, const char* fallback_name = nullptr) {
-  if (const char* v = std::getenv(name); v != nullptr && *v != '\0') return v;
-  if (fallback_name != nullptr) {
-    if (const char* v = std::getenv(fallback_name); v != nullptr && *v != '\0') return v;
-  }
-  return {};
-}
-
-template <typename Make>
-auto run(Make make) {
-  asio::io_context io;
-  auto future = asio::co_spawn(io, make(io.get_executor()), asio::use_future);
-  io.run();
-  return future.get();
-}
 
 std::chrono::year_month parse_month(const std::string& text) {
   int y = 0;
@@ -180,11 +163,11 @@ int cmd_seed(SeedArgs args) {
 int main(int argc, char** argv) {
   CLI::App app{"folioctl — operate folio: schema migrations, seed data, the partition cutover"};
   app.require_subcommand(1);
-  std::string log_level = env_or("FOLIO_LOG_LEVEL");
+  std::string log_level = env_or({"FOLIO_LOG_LEVEL"});
   app.add_option("--log-level", log_level, "debug, info, warn or error (env FOLIO_LOG_LEVEL)");
 
   MigrateArgs migrate;
-  migrate.database_url = env_or("DATABASE_DIRECT_URL");
+  migrate.database_url = env_or({"DATABASE_DIRECT_URL"});
   auto* migrate_cmd = app.add_subcommand(
       "migrate", "Apply pending sql/migrations (embedded in this binary) under an advisory lock");
   migrate_cmd->add_option("--database-url", migrate.database_url,
@@ -195,7 +178,7 @@ int main(int argc, char** argv) {
                         "Only list applied and pending migrations; exit 1 if any is pending");
 
   SeedArgs seed;
-  seed.database_url = env_or("DATABASE_URL");
+  seed.database_url = env_or({"DATABASE_URL"});
   auto* seed_cmd = app.add_subcommand(
       "seed", "Generate deterministic hospitality data and COPY it into the legacy tables");
   seed_cmd->add_option("--orgs", seed.options.orgs, "Organizations to create")->required();
@@ -216,6 +199,15 @@ int main(int argc, char** argv) {
                        "Write the rows as COPY text files (organizations.tsv, ...) into this "
                        "directory instead of loading them");
 
+  folioctl::Action action;
+  auto* switchover = app.add_subcommand(
+      "switchover", "The online cutover to the partitioned tables, one phase per subcommand");
+  switchover->require_subcommand(1);
+  folioctl::register_switchover_schema(*switchover, action);
+  folioctl::register_switchover_backfill(*switchover, action);
+  folioctl::register_switchover_verify(*switchover, action);
+  folioctl::register_switchover_routing(*switchover, action);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -231,12 +223,16 @@ int main(int argc, char** argv) {
     }
     if (*migrate_cmd) return cmd_migrate(migrate);
     if (*seed_cmd) return cmd_seed(seed);
+    if (action) return action();
   } catch (const UsageError& e) {
     std::cerr << "folioctl: " << e.what() << "\n";
     return 2;
   } catch (const std::invalid_argument& e) {
     std::cerr << "folioctl: " << e.what() << "\n";
     return 2;
+  } catch (const folioctl::Refused& e) {
+    std::cerr << "folioctl: refused: " << e.what() << "\n";
+    return 5;
   } catch (const folio::db::MigrationError& e) {
     std::cerr << "folioctl: " << e.what() << "\n";
     return 3;

@@ -1,0 +1,66 @@
+// cutover_audit: every phase run leaves one row saying what ran, how it ended, and the row
+// counts and checksums of both sides of every table before and after, so an operator can
+// prove at each step that nothing was lost.
+//
+// Thread-safety: stateless functions; the pool must be used from its own executor.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/object.hpp>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "folio/cutover/tables.hpp"
+#include "folio/db/pool.hpp"
+
+namespace folio::cutover {
+
+struct SideStats {
+  std::string table;  // logical name: revenues, expenses, balances
+  Side side = Side::legacy;
+  bool exists = false;
+  std::int64_t rows = 0;
+  std::optional<std::string> checksum;  // sum of row hashes (decimal), when computed
+};
+
+enum class StatsLevel { full, counts, none };
+// "full", "counts", "none"; nullopt otherwise.
+std::optional<StatsLevel> parse_stats_level(std::string_view text);
+
+// Counts (and checksums at `full`) of every table on both sides; a side that does not
+// exist is reported with exists = false. Each figure is read in one REPEATABLE READ
+// snapshot per table so the two sides of a table are comparable.
+boost::asio::awaitable<std::vector<SideStats>> collect_stats(db::Pool& pool, StatsLevel level);
+
+struct PhaseOutcome {
+  std::string status = "ok";  // "ok", or "noop" when there was nothing to do
+  boost::json::object details;
+};
+
+struct AuditedPhase {
+  std::int64_t audit_id = 0;
+  std::string phase;
+  std::string status;  // ok, noop, failed
+  boost::json::object details;
+  std::vector<SideStats> before;
+  std::vector<SideStats> after;
+  double seconds = 0;
+  std::string error;  // set when failed
+};
+
+// Inserts a 'running' cutover_audit row, takes the "before" figures, runs `body`, takes the
+// "after" figures and completes the row. When `body` throws, the row is completed as
+// 'failed' with the error text and the exception is rethrown. `phase` is one of the values
+// cutover_audit accepts.
+boost::asio::awaitable<AuditedPhase> run_audited(
+    db::Pool& pool, std::string phase, StatsLevel level,
+    std::function<boost::asio::awaitable<PhaseOutcome>()> body);
+
+// The phase as a small table for a terminal: status, duration, details, and per table and
+// side the rows and checksum before and after.
+std::string format_phase(const AuditedPhase& phase);
+
+}  // namespace folio::cutover

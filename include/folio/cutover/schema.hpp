@@ -1,0 +1,65 @@
+// The partitioned schema (SPEC §1, `folioctl switchover prepare`): revenues_partitioned,
+// expenses_partitioned and balances_partitioned, RANGE by month on the time column, each
+// month HASH (org_id) into `hash_modulus` leaves, the same columns, defaults and CHECKs as
+// the legacy table (so rows compare column for column), primary keys that include both
+// partition keys, and a DEFAULT partition that refuses every row (a row whose month has no
+// partition fails loudly instead of landing somewhere no query prunes to).
+//
+// Months are created detached and then attached, so creating one on a live table takes
+// only short locks, under lock_timeout with retries.
+//
+// Thread-safety: stateless; the pool must be used from its own executor.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "folio/cutover/lock_retry.hpp"
+#include "folio/cutover/tables.hpp"
+#include "folio/db/pool.hpp"
+
+namespace folio::cutover {
+
+struct PrepareOptions {
+  int hash_modulus = 16;  // 1..1024
+  int future_months = 3;  // months after the current one to create in advance
+  LockRetryOptions locks;
+};
+
+struct PrepareReport {
+  int tables_created = 0;
+  int months_created = 0;
+  std::chrono::year_month first_month;  // covered range, inclusive
+  std::chrono::year_month last_month;
+  int hash_modulus = 0;
+};
+
+// Creates whatever of the partitioned schema is missing (idempotent). Covers every month
+// that holds legacy data, through `future_months` after the current month. Throws
+// std::invalid_argument for a bad modulus, and db::Error when the tables exist with a
+// different modulus.
+boost::asio::awaitable<PrepareReport> prepare(db::Pool& pool, const PrepareOptions& options);
+
+// Creates the missing months of `spec` in [first, last]. Returns how many it created.
+// REQUIRES: the partitioned parent exists.
+boost::asio::awaitable<int> ensure_months(db::Pool& pool, const TableSpec& spec,
+                                          std::chrono::year_month first,
+                                          std::chrono::year_month last, int hash_modulus,
+                                          const LockRetryOptions& locks);
+
+// The hash modulus the partitioned tables were created with; nullopt before `prepare`.
+boost::asio::awaitable<std::optional<int>> partitioned_modulus(db::Pool& pool);
+
+// Months (first day) that have a partition in `spec`'s partitioned table, ascending.
+boost::asio::awaitable<std::vector<std::chrono::year_month>> partition_months(
+    db::Pool& pool, const TableSpec& spec);
+
+// "revenues_partitioned_y2025m01", and its leaf "revenues_partitioned_y2025m01_h03".
+std::string month_partition_name(const TableSpec& spec, std::chrono::year_month month);
+std::string leaf_partition_name(const TableSpec& spec, std::chrono::year_month month,
+                                int remainder);
+
+}  // namespace folio::cutover

@@ -1,0 +1,186 @@
+#include "folio/cutover/schema.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "folio/db/errors.hpp"
+#include "folio/obs/log.hpp"
+
+namespace folio::cutover {
+
+namespace asio = boost::asio;
+using std::chrono::year_month;
+
+namespace {
+
+constexpr std::string_view kModulusTag = "hash_modulus=";
+
+std::string month_literal(year_month m) {
+  return fmt::format("{:04d}-{:02d}-01", static_cast<int>(m.year()),
+                     static_cast<unsigned>(m.month()));
+}
+
+// The bound of a month on the time column: midnight UTC for timestamptz.
+std::string bound_literal(const TableSpec& spec, year_month m) {
+  return spec.time_type == "date" ? "'" + month_literal(m) + "'"
+                                  : "'" + month_literal(m) + " 00:00:00+00'";
+}
+
+year_month to_month(std::chrono::sys_days day) {
+  const std::chrono::year_month_day ymd{day};
+  return ymd.year() / ymd.month();
+}
+
+year_month current_month() {
+  return to_month(std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now()));
+}
+
+asio::awaitable<bool> relation_exists(db::Pool& pool, std::string_view name) {
+  auto r = co_await pool.query("SELECT to_regclass($1) IS NOT NULL", std::string(name));
+  co_return r.scalar<bool>();
+}
+
+asio::awaitable<void> create_parent(db::Pool& pool, const TableSpec& spec, int modulus,
+                                    const LockRetryOptions& locks) {
+  const std::string parent(spec.partitioned);
+  const std::string sql = fmt::format(
+      "CREATE TABLE {0} (LIKE {1} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE, "
+      "PRIMARY KEY ({2})) PARTITION BY RANGE ({3});"
+      "COMMENT ON TABLE {0} IS 'folio: partitioned copy of {1}; {4}{5}';"
+      // A row whose month has no partition is refused with this constraint's name instead of
+      // landing in a partition no query prunes to.
+      "CREATE TABLE {0}_default PARTITION OF {0} DEFAULT;"
+      "ALTER TABLE {0}_default ADD CONSTRAINT {0}_no_month_partition CHECK (false);",
+      parent, spec.name, spec.partitioned_key, spec.time_column, kModulusTag, modulus);
+  std::vector<std::string> tables{std::string(spec.name)};
+  co_await with_lock_retry(pool, "prepare " + parent, std::move(tables), locks,
+                           [&](db::Transaction& tx) -> asio::awaitable<void> {
+                             co_await tx.connection().execute_script(sql);
+                           });
+}
+
+}  // namespace
+
+std::string month_partition_name(const TableSpec& spec, year_month month) {
+  return fmt::format("{}_y{:04d}m{:02d}", spec.partitioned, static_cast<int>(month.year()),
+                     static_cast<unsigned>(month.month()));
+}
+
+std::string leaf_partition_name(const TableSpec& spec, year_month month, int remainder) {
+  return fmt::format("{}_h{:02d}", month_partition_name(spec, month), remainder);
+}
+
+asio::awaitable<std::optional<int>> partitioned_modulus(db::Pool& pool) {
+  auto r = co_await pool.query("SELECT obj_description(to_regclass($1), 'pg_class')",
+                               std::string(all_tables().front().partitioned));
+  const auto comment = r.front().get<std::optional<std::string>>(0);
+  if (!comment) co_return std::nullopt;
+  const auto at = comment->find(kModulusTag);
+  if (at == std::string::npos) co_return std::nullopt;
+  co_return std::stoi(comment->substr(at + kModulusTag.size()));
+}
+
+asio::awaitable<std::vector<year_month>> partition_months(db::Pool& pool, const TableSpec& spec) {
+  auto r = co_await pool.query(
+      "SELECT m[1]::int, m[2]::int FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid, "
+      "       regexp_match(c.relname, '_y(\\d{4})m(\\d{2})$') m "
+      " WHERE i.inhparent = to_regclass($1) AND m IS NOT NULL ORDER BY 1, 2",
+      std::string(spec.partitioned));
+  std::vector<year_month> months;
+  for (const auto& row : r) {
+    months.push_back(std::chrono::year{row.get<std::int32_t>(0)} /
+                     std::chrono::month{static_cast<unsigned>(row.get<std::int32_t>(1))});
+  }
+  co_return months;
+}
+
+asio::awaitable<int> ensure_months(db::Pool& pool, const TableSpec& spec, year_month first,
+                                   year_month last, int hash_modulus,
+                                   const LockRetryOptions& locks) {
+  const auto existing = co_await partition_months(pool, spec);
+  int created = 0;
+  for (auto m = first; m <= last; m += std::chrono::months{1}) {
+    if (std::find(existing.begin(), existing.end(), m) != existing.end()) continue;
+    const std::string month_table = month_partition_name(spec, m);
+    // Built detached (no lock on the live parent), then attached: ATTACH takes only SHARE
+    // UPDATE EXCLUSIVE on the parent, which writers do not conflict with. IF NOT EXISTS lets
+    // a run killed between the two steps resume.
+    std::string build = fmt::format(
+        "CREATE TABLE IF NOT EXISTS {0} (LIKE {1} INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
+        "INCLUDING STORAGE, PRIMARY KEY ({2})) PARTITION BY HASH (org_id);",
+        month_table, spec.partitioned, spec.partitioned_key);
+    for (int r = 0; r < hash_modulus; ++r) {
+      build += fmt::format(
+          "CREATE TABLE IF NOT EXISTS {} PARTITION OF {} FOR VALUES WITH (MODULUS {}, "
+          "REMAINDER {});",
+          leaf_partition_name(spec, m, r), month_table, hash_modulus, r);
+    }
+    {
+      auto conn = co_await pool.acquire();
+      co_await conn->execute_script(build);
+    }
+    const std::string attach = fmt::format(
+        "ALTER TABLE {} ATTACH PARTITION {} FOR VALUES FROM ({}) TO ({})", spec.partitioned,
+        month_table, bound_literal(spec, m), bound_literal(spec, m + std::chrono::months{1}));
+    std::vector<std::string> tables{std::string(spec.partitioned)};
+    co_await with_lock_retry(
+        pool, "attach " + month_table, std::move(tables), locks,
+        [&](db::Transaction& tx) -> asio::awaitable<void> { co_await tx.execute(attach); });
+    ++created;
+  }
+  co_return created;
+}
+
+asio::awaitable<PrepareReport> prepare(db::Pool& pool, const PrepareOptions& options) {
+  if (options.hash_modulus < 1 || options.hash_modulus > 1024) {
+    throw std::invalid_argument("hash modulus must be within 1..1024");
+  }
+  if (options.future_months < 0 || options.future_months > 120) {
+    throw std::invalid_argument("future months must be within 0..120");
+  }
+  static const obs::Logger log("cutover.prepare");
+  PrepareReport report;
+  report.hash_modulus = options.hash_modulus;
+  if (const auto existing = co_await partitioned_modulus(pool);
+      existing && *existing != options.hash_modulus) {
+    throw db::ObjectNotInPrerequisiteState(
+        "", fmt::format("the partitioned tables exist with hash modulus {}, not {}; pass "
+                        "--hash-modulus {} (changing it means dropping them and starting over)",
+                        *existing, options.hash_modulus, *existing));
+  }
+  const year_month now = current_month();
+  report.first_month = now;
+  report.last_month = now + std::chrono::months{options.future_months};
+  for (const auto& spec : all_tables()) {
+    if (!co_await relation_exists(pool, spec.partitioned)) {
+      co_await create_parent(pool, spec, options.hash_modulus, options.locks);
+      ++report.tables_created;
+    }
+    // Months holding legacy data: one scan, done once per prepare.
+    std::string day = std::string(spec.time_column);
+    if (spec.time_type != "date") day = "(" + day + " AT TIME ZONE 'UTC')";
+    const std::string range_sql =
+        fmt::format("SELECT min({0})::date, max({0})::date FROM {1}", day, spec.name);
+    auto r = co_await pool.query(range_sql);
+    year_month first = now;
+    year_month last = now + std::chrono::months{options.future_months};
+    if (const auto lo = r.front().get<std::optional<std::chrono::sys_days>>(0)) {
+      first = std::min(first, to_month(*lo));
+      last = std::max(last, to_month(*r.front().get<std::optional<std::chrono::sys_days>>(1)));
+    }
+    report.first_month = std::min(report.first_month, first);
+    report.last_month = std::max(report.last_month, last);
+    const int created =
+        co_await ensure_months(pool, spec, first, last, options.hash_modulus, options.locks);
+    report.months_created += created;
+    log.info("partitioned table ready", {{"table", spec.partitioned},
+                                         {"months_created", created},
+                                         {"first_month", month_literal(first)},
+                                         {"last_month", month_literal(last)}});
+  }
+  co_return report;
+}
+
+}  // namespace folio::cutover
