@@ -131,7 +131,10 @@ std::string format_phase(const AuditedPhase& phase) {
                                 phase.status, phase.seconds, phase.audit_id);
   if (!phase.error.empty()) out += fmt::format("  error: {}\n", phase.error);
   for (const auto& [key, value] : phase.details) {
-    out += fmt::format("  {}: {}\n", std::string_view(key), json::serialize(value));
+    // Boost.JSON writes doubles as 1.926E0; an operator reads 1.93.
+    out += fmt::format(
+        "  {}: {}\n", std::string_view(key),
+        value.is_double() ? fmt::format("{:.2f}", value.as_double()) : json::serialize(value));
   }
   if (phase.before.empty() && phase.after.empty()) return out;
   out += fmt::format("  {:<9} {:<12} {:>12} {:>12}  {:<21} {:<21}\n", "table", "side",

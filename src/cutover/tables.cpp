@@ -47,6 +47,12 @@ std::string hash_bucket_sql(std::string_view org_id_sql, int modulus) {
   //   -C <= h < 0:     u = h + C (wraps back)    -> same formula
   //   h < -C:          u = h + 2^64 + C          -> add 2^64 mod m
   const auto m = static_cast<std::uint64_t>(modulus);
+  if ((m & (m - 1)) == 0) {
+    // A power of two divides 2^64, so the wrap-around needs no correction: one hash, masks.
+    return fmt::format("((hashint8extended({}, {}) & {}) + {}) & {}", org_id_sql,
+                       static_cast<std::int64_t>(kHashPartitionSeed), m - 1, kCombine & (m - 1),
+                       m - 1);
+  }
   const std::uint64_t c_mod = kCombine % m;
   const std::uint64_t two64_mod = (~std::uint64_t{0} % m + 1) % m;
   const std::string h = fmt::format("hashint8extended({}, {})", org_id_sql,

@@ -36,7 +36,9 @@ std::optional<StatsLevel> parse_stats_level(std::string_view text);
 boost::asio::awaitable<std::vector<SideStats>> collect_stats(db::Pool& pool, StatsLevel level);
 
 struct PhaseOutcome {
-  std::string status = "ok";  // "ok", or "noop" when there was nothing to do
+  // "ok"; "noop" when there was nothing to do; "failed" when the phase ran to the end but
+  // its result is bad (a verification with differences) and the details should be kept.
+  std::string status = "ok";
   boost::json::object details;
 };
 
