@@ -49,7 +49,9 @@ std::string hash_bucket_sql(std::string_view org_id_sql, int modulus) {
   const auto m = static_cast<std::uint64_t>(modulus);
   if ((m & (m - 1)) == 0) {
     // A power of two divides 2^64, so the wrap-around needs no correction: one hash, masks.
-    return fmt::format("((hashint8extended({}, {}) & {}) + {}) & {}", org_id_sql,
+    // Parenthesized whole: callers embed it in larger expressions, and in PostgreSQL `&`
+    // binds looser than `+`.
+    return fmt::format("(((hashint8extended({}, {}) & {}) + {}) & {})", org_id_sql,
                        static_cast<std::int64_t>(kHashPartitionSeed), m - 1, kCombine & (m - 1),
                        m - 1);
   }
