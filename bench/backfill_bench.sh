@@ -32,16 +32,12 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-folioctl=${FOLIOCTL:-build/release/apps/folioctl/folioctl}
-[ -x "$folioctl" ] || { echo "build first: cmake --preset release && cmake --build --preset release" >&2; exit 1; }
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+bench_folioctl
 command -v pgbench >/dev/null || { echo "pgbench is needed (postgresql-client)" >&2; exit 1; }
 
-own_stack=""
-if [ -z "${FOLIO_STACK_DIR:-}" ]; then
-  own_stack=$(mktemp -d /tmp/folio-bench.XXXXXX)
-  FOLIO_PG_SHARED_BUFFERS=${FOLIO_PG_SHARED_BUFFERS:-2GB} scripts/stack up --dir "$own_stack" >/dev/null
-  FOLIO_STACK_DIR=$own_stack
-fi
+bench_stack_up
 work=$(mktemp -d /tmp/folio-backfill-bench.XXXXXX)
 db=folio_bench_backfill
 backfill_pid=""
@@ -49,13 +45,9 @@ cleanup() {
   [ -z "$backfill_pid" ] || kill "$backfill_pid" 2>/dev/null || true
   rm -rf "$work"
   psql "$DATABASE_DIRECT_URL" -XqAt -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" 2>/dev/null || true
-  [ -z "$own_stack" ] || scripts/stack down --dir "$own_stack" >/dev/null
+  bench_stack_down
 }
 trap cleanup EXIT
-set -a
-# shellcheck disable=SC1091
-. "$FOLIO_STACK_DIR/stack.env"
-set +a
 
 psql "$DATABASE_DIRECT_URL" -XqAt -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
 url="${DATABASE_DIRECT_URL%/*}/$db"

@@ -23,26 +23,18 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-folioctl=build/release/apps/folioctl/folioctl
-[ -x "$folioctl" ] || { echo "build first: cmake --preset release && cmake --build --preset release" >&2; exit 1; }
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+bench_folioctl
 
-own_stack=""
-if [ -z "${FOLIO_STACK_DIR:-}" ]; then
-  own_stack=$(mktemp -d /tmp/folio-bench.XXXXXX)
-  FOLIO_PG_SHARED_BUFFERS=${FOLIO_PG_SHARED_BUFFERS:-2GB} scripts/stack up --dir "$own_stack" >/dev/null
-  FOLIO_STACK_DIR=$own_stack
-fi
+bench_stack_up
 work=$(mktemp -d /tmp/folio-sync-bench.XXXXXX)
 cleanup() {
   rm -rf "$work"
   psql "$DATABASE_DIRECT_URL" -XqAt -c "DROP DATABASE IF EXISTS folio_bench_sync WITH (FORCE)" 2>/dev/null || true
-  [ -z "$own_stack" ] || scripts/stack down --dir "$own_stack" >/dev/null
+  bench_stack_down
 }
 trap cleanup EXIT
-set -a
-# shellcheck disable=SC1091
-. "$FOLIO_STACK_DIR/stack.env"
-set +a
 
 url=${DATABASE_DIRECT_URL%/*}/folio_bench_sync
 psql "$DATABASE_DIRECT_URL" -XqAt -c "DROP DATABASE IF EXISTS folio_bench_sync WITH (FORCE)" -c "CREATE DATABASE folio_bench_sync"

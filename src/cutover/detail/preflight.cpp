@@ -121,8 +121,9 @@ asio::awaitable<void> check_disk(db::Pool& pool, Checks& checks, double legacy_b
     co_return;
   }
   const double free = static_cast<double>(fs.f_bavail) * static_cast<double>(fs.f_frsize);
-  const auto message = fmt::format("{} free in {}, need {} ({} x {} of legacy tables)", human_bytes(free),
-                                   *data_dir, human_bytes(needed), kDiskHeadroom, human_bytes(legacy_bytes));
+  const auto message =
+      fmt::format("{} free in {}, need {} ({} x {} of legacy tables)", human_bytes(free), *data_dir,
+                  human_bytes(needed), kDiskHeadroom, human_bytes(legacy_bytes));
   if (free >= needed) {
     checks.ok("free disk", message);
   } else {
@@ -153,8 +154,8 @@ asio::awaitable<void> check_replicas(db::Pool& pool, Checks& checks) {
     }
     worst = std::max(worst, *bytes);
     if (*bytes > kMaxReplicaLagBytes || seconds > kMaxReplicaLagSeconds) {
-      lagging += fmt::format("{}{} ({}, {:.1f} s)", lagging.empty() ? "" : ", ", name, human_bytes(*bytes),
-                             seconds);
+      lagging += fmt::format("{}{} ({}, {:.1f} s)", lagging.empty() ? "" : ", ", name,
+                             human_bytes(*bytes), seconds);
     }
   }
   if (!lagging.empty()) {
@@ -329,8 +330,9 @@ asio::awaitable<std::vector<PreflightCheck>> preflight_checks(db::Pool& pool,
     if (!t.legacy) missing += (missing.empty() ? "" : ", ") + std::string(t.spec->name);
   }
   if (missing.empty()) {
-    checks.ok("legacy tables", fmt::format("revenues, expenses, balances: {}, about {:.0f} rows",
-                                           human_bytes(legacy_bytes), sizes.front().get<double>(1)));
+    checks.ok("legacy tables",
+              fmt::format("revenues, expenses, balances: {}, about {:.0f} rows",
+                          human_bytes(legacy_bytes), sizes.front().get<double>(1)));
   } else {
     checks.fail("legacy tables", "missing: " + missing);
   }
