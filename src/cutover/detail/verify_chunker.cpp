@@ -9,12 +9,12 @@ namespace folio::cutover::detail {
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
-namespace {
-
-const obs::Logger& logger() {
+const obs::Logger& verify_logger() {
   static const obs::Logger log("cutover.verify");
   return log;
 }
+
+namespace {
 
 asio::awaitable<std::optional<std::pair<std::int64_t, std::int64_t>>> legacy_range(
     db::Pool& pool, const VerifySql& sql) {
@@ -46,7 +46,7 @@ asio::awaitable<bool> locate(db::Pool& pool, TableRun& run) {
   const double fixed = std::chrono::duration<double>(Clock::now() - t0).count();
   run.target = std::max(std::chrono::duration<double>(run.options.target_chunk).count(),
                         run.options.overhead_factor * fixed);
-  logger().debug(
+  verify_logger().debug(
       "chunk cost",
       {{"table", run.spec.name}, {"fixed_seconds", fixed}, {"target_seconds", run.target}});
   co_return true;

@@ -12,9 +12,13 @@
 #include <utility>
 
 #include "folio/db/pool.hpp"
+#include "folio/obs/log.hpp"
 #include "verify_table_run.hpp"
 
 namespace folio::cutover::detail {
+
+// The logger every part of the verification writes to ("cutover.verify").
+const obs::Logger& verify_logger();
 
 inline constexpr std::int64_t kFirstOrg = std::numeric_limits<std::int64_t>::min();
 inline constexpr std::int64_t kLastOrg = std::numeric_limits<std::int64_t>::max();

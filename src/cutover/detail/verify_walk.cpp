@@ -26,11 +26,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-const obs::Logger& logger() {
-  static const obs::Logger log("cutover.verify");
-  return log;
-}
-
 obs::Counter& rows_metric(std::string_view table, Side side) {
   return obs::Registry::global().counter(
       "folio_verify_rows_total", "Rows read by verification chunk scans",
@@ -91,10 +86,10 @@ asio::awaitable<void> resolve_mismatch(db::Pool& pool, TableRun& run, const Chun
   const auto confirmed = co_await recheck(pool, run.sql, candidates, run.options.statement_timeout);
   if (confirmed.empty()) {
     ++run.vanished;
-    logger().info("mismatch gone on a fresh read", {{"table", run.spec.name},
-                                                    {"org_from", chunk.lo},
-                                                    {"org_to", chunk.hi},
-                                                    {"bucket", cell.bucket}});
+    verify_logger().info("mismatch gone on a fresh read", {{"table", run.spec.name},
+                                                           {"org_from", chunk.lo},
+                                                           {"org_to", chunk.hi},
+                                                           {"bucket", cell.bucket}});
     co_return;
   }
   run.mismatched.insert(cell);
@@ -109,11 +104,11 @@ asio::awaitable<void> process_chunk(db::Pool& pool, TableRun& run, const Chunk& 
   run.span =
       std::clamp(run.span * std::clamp(run.target / std::max(took, 1e-3), 0.5, 2.0), 1.0, 4e18);
   ++run.chunks;
-  logger().debug("chunk compared", {{"table", run.spec.name},
-                                    {"org_from", chunk.lo},
-                                    {"org_to", chunk.hi},
-                                    {"cells", static_cast<std::int64_t>(figures.size())},
-                                    {"seconds", took}});
+  verify_logger().debug("chunk compared", {{"table", run.spec.name},
+                                           {"org_from", chunk.lo},
+                                           {"org_to", chunk.hi},
+                                           {"cells", static_cast<std::int64_t>(figures.size())},
+                                           {"seconds", took}});
   std::int64_t rows[2] = {0, 0};
   for (const auto& [cell, f] : figures) {
     auto& total = run.totals[cell];
@@ -203,17 +198,17 @@ TableVerification finish(TableRun& run) {
   const auto mismatched = static_cast<double>(run.mismatched.size());
   buckets_metric(spec.name, "match").inc(static_cast<double>(out.buckets_checked) - mismatched);
   buckets_metric(spec.name, "mismatch").inc(mismatched);
-  logger().info("table verified",
-                {{"table", spec.name},
-                 {"chunks", run.chunks},
-                 {"rows_legacy", run.rows_legacy},
-                 {"rows_partitioned", run.rows_partitioned},
-                 {"buckets_checked", out.buckets_checked},
-                 {"mismatched_buckets", static_cast<std::int64_t>(run.mismatched.size())},
-                 {"differences", static_cast<std::int64_t>(out.differences.size())},
-                 {"bisection_probes", run.probes},
-                 {"vanished_mismatches", run.vanished},
-                 {"truncated", run.truncated}});
+  verify_logger().info("table verified",
+                       {{"table", spec.name},
+                        {"chunks", run.chunks},
+                        {"rows_legacy", run.rows_legacy},
+                        {"rows_partitioned", run.rows_partitioned},
+                        {"buckets_checked", out.buckets_checked},
+                        {"mismatched_buckets", static_cast<std::int64_t>(run.mismatched.size())},
+                        {"differences", static_cast<std::int64_t>(out.differences.size())},
+                        {"bisection_probes", run.probes},
+                        {"vanished_mismatches", run.vanished},
+                        {"truncated", run.truncated}});
   return out;
 }
 
