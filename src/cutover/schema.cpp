@@ -52,7 +52,9 @@ asio::awaitable<void> create_parent(db::Pool& pool, const TableSpec& spec, int m
       // A row whose month has no partition is refused with this constraint's name instead of
       // landing in a partition no query prunes to.
       "CREATE TABLE {0}_default PARTITION OF {0} DEFAULT;"
-      "ALTER TABLE {0}_default ADD CONSTRAINT {0}_no_month_partition CHECK (false);",
+      "ALTER TABLE {0}_default ADD CONSTRAINT {0}_no_month_partition CHECK (false);"
+      // The services' row-level security (sql/migrations/0004_service_security.sql).
+      "SELECT folio_secure_table('{0}', 'org_id', 'SELECT, INSERT, UPDATE, DELETE');",
       parent, spec.name, spec.partitioned_key, spec.time_column, kModulusTag, modulus);
   std::vector<std::string> tables{std::string(spec.name)};
   co_await with_lock_retry(pool, "prepare " + parent, std::move(tables), locks,

@@ -305,6 +305,33 @@ asio::awaitable<std::vector<Result>> Connection::pipeline(std::span<const Statem
   co_return results;
 }
 
+std::optional<Notification> Connection::take_notification() noexcept {
+  PGnotify* n = PQnotifies(conn_);
+  if (n == nullptr) return std::nullopt;
+  Notification out{n->relname, n->extra != nullptr ? n->extra : "", n->be_pid};
+  PQfreemem(n);
+  return out;
+}
+
+asio::awaitable<std::optional<Notification>> Connection::wait_notification(
+    std::chrono::milliseconds timeout) {
+  if (auto n = take_notification()) co_return n;
+  asio::steady_timer deadline(executor_, timeout);
+  for (;;) {
+    if (!ready_now(Wait::kRead)) {
+      using D = asio::posix::stream_descriptor;
+      const auto outcome = co_await (socket_.async_wait(D::wait_read, use_awaitable) ||
+                                     deadline.async_wait(use_awaitable));
+      if (outcome.index() == 1) co_return std::nullopt;
+    }
+    if (PQconsumeInput(conn_) == 0) throw_connection_error("reading from the server failed");
+    if (auto n = take_notification()) co_return n;
+    if (PQstatus(conn_) != CONNECTION_OK)
+      throw_connection_error("the server closed the connection");
+    if (deadline.expiry() <= asio::steady_timer::clock_type::now()) co_return std::nullopt;
+  }
+}
+
 asio::awaitable<CopyIn> Connection::copy_in(std::string_view copy_sql) {
   send_query(std::string(copy_sql), Params{});
   co_await flush();

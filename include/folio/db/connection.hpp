@@ -16,6 +16,7 @@
 #include <chrono>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -34,6 +35,13 @@ namespace asio = boost::asio;
 struct Statement {
   std::string sql;
   Params params;
+};
+
+// A NOTIFY received on a channel this connection LISTENs to.
+struct Notification {
+  std::string channel;
+  std::string payload;
+  int backend_pid = 0;  // the notifying session
 };
 
 enum class TxStatus { kIdle, kActive, kInTransaction, kInError, kUnknown };
@@ -75,6 +83,13 @@ class Connection {
   // busy until CopyIn::finish() or abort().
   asio::awaitable<CopyIn> copy_in(std::string_view copy_sql);
 
+  // Returns the next notification for a channel this session LISTENs to (after executing
+  // `LISTEN channel`): one that arrived earlier (also during a query) or the first to arrive
+  // within `timeout`; nullopt when none came. Throws ConnectionError when the connection
+  // dies while waiting. Use a direct connection: PgBouncer in transaction mode does not keep
+  // a session's LISTEN.
+  asio::awaitable<std::optional<Notification>> wait_notification(std::chrono::milliseconds timeout);
+
   bool broken() const noexcept;
   TxStatus tx_status() const noexcept;
   int backend_pid() const noexcept;
@@ -109,6 +124,7 @@ class Connection {
   asio::awaitable<std::string> connect_poll();
   void send_query(const std::string& sql, const Params& params);
   void attach_socket();
+  std::optional<Notification> take_notification() noexcept;
   [[noreturn]] void throw_connection_error(std::string_view what);
 
   asio::any_io_executor executor_;
