@@ -1,0 +1,109 @@
+#include "detail/unit.hpp"
+
+#include <string>
+
+#include "folio/cutover/sync_failure.hpp"
+#include "folio/db/errors.hpp"
+#include "folio/db/retry.hpp"
+#include "folio/finance/model.hpp"
+#include "folio/obs/metrics.hpp"
+
+namespace folio::finance::detail {
+namespace {
+
+namespace asio = boost::asio;
+
+// Role, organization, time zone and timeout for the rest of the transaction only
+// (is_local = true), so nothing leaks into a pooled (or PgBouncer) session.
+constexpr std::string_view kScopeSql =
+    "SELECT set_config('role', 'folio_app', true), set_config('folio.org_id', $1, true), "
+    "set_config('TimeZone', 'UTC', true), set_config('statement_timeout', $2, true), "
+    "set_config('transaction_read_only', $3, true)";
+
+obs::Histogram& duration(std::string_view operation) {
+  return obs::Registry::global().histogram(
+      "folio_finance_unit_duration_seconds",
+      "Duration of finance repository units of work, retries included",
+      obs::default_latency_buckets(), {{"operation", std::string(operation)}});
+}
+
+obs::Counter& retries(std::string_view operation) {
+  return obs::Registry::global().counter(
+      "folio_finance_retries_total",
+      "Finance repository units rerun after a deadlock or serialization failure",
+      {{"operation", std::string(operation)}});
+}
+
+obs::Counter& failures(std::string_view operation) {
+  return obs::Registry::global().counter("folio_finance_unit_failures_total",
+                                         "Finance repository units that ended in an error",
+                                         {{"operation", std::string(operation)}});
+}
+
+bool names(const db::Error& error, std::string_view constraint_suffix) {
+  const std::string_view message = error.what();
+  return message.find(constraint_suffix) != std::string_view::npos;
+}
+
+}  // namespace
+
+std::exception_ptr invalid_value_for(const db::Error& error) {
+  if (dynamic_cast<const db::CheckViolation*>(&error) == nullptr) return nullptr;
+  // db::Error carries no constraint name, so the message's (PostgreSQL names the constraint
+  // in it: ... violates check constraint "revenues_category_check") picks the field.
+  if (names(error, "_category_check")) {
+    return std::make_exception_ptr(InvalidValue("category", "category is not allowed"));
+  }
+  if (names(error, "_amount_cents_check")) {
+    return std::make_exception_ptr(
+        InvalidValue("amount_cents", "amount_cents must not be negative"));
+  }
+  if (names(error, "_no_month_partition")) {
+    return std::make_exception_ptr(
+        InvalidValue("occurred_at", "occurred_at lies in a month the tables do not cover"));
+  }
+  return nullptr;
+}
+
+asio::awaitable<std::vector<db::Result>> run_unit(db::Pool& pool, const RepositoryOptions& options,
+                                                  std::string_view operation, std::int64_t org,
+                                                  Access access,
+                                                  std::vector<db::Statement> statements) {
+  const std::string org_text = std::to_string(org);
+  const std::string timeout_text = std::to_string(options.statement_timeout.count());
+  const std::string read_only = access == Access::read ? "on" : "off";
+  statements.insert(
+      statements.begin(),
+      db::Statement{std::string(kScopeSql), db::Params::of(org_text, timeout_text, read_only)});
+
+  db::RetryPolicy policy;
+  policy.max_attempts = options.max_attempts;
+  obs::Counter& retried = retries(operation);
+  policy.on_retry = [&retried](const db::Error&, int) { retried.inc(); };
+
+  obs::ScopedTimer timer(duration(operation));
+  std::exception_ptr error;
+  try {
+    co_return co_await db::with_retry(
+        [&]() -> asio::awaitable<std::vector<db::Result>> {
+          auto conn = co_await pool.acquire();
+          auto results = co_await conn->pipeline(statements);
+          results.erase(results.begin());
+          co_return results;
+        },
+        policy);
+  } catch (const db::Error&) {
+    error = std::current_exception();
+  }
+  failures(operation).inc();
+  // (co_await cannot run inside the handler above.)
+  if (access == Access::write) co_await cutover::report_if_sync_failure(pool, error);
+  try {
+    std::rethrow_exception(error);
+  } catch (const db::Error& e) {
+    if (auto invalid = invalid_value_for(e)) std::rethrow_exception(invalid);
+    throw;
+  }
+}
+
+}  // namespace folio::finance::detail

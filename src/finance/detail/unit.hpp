@@ -1,0 +1,41 @@
+// One unit of work of the finance repositories: the statements of one call, sent as one
+// pipeline (one round trip, one implicit transaction) behind a scope statement that makes the
+// transaction run as folio_app for one organization, in UTC, under a statement timeout.
+//
+// Deadlocks and serialization failures rerun the whole unit (db::with_retry); a sync trigger
+// failure of a write is reported (cutover::report_if_sync_failure) before it propagates; a
+// CHECK violation becomes InvalidValue naming the field.
+//
+// Thread-safety: stateless; use the pool from its own executor.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <cstdint>
+#include <exception>
+#include <string_view>
+#include <vector>
+
+#include "folio/db/connection.hpp"
+#include "folio/db/errors.hpp"
+#include "folio/db/pool.hpp"
+#include "folio/finance/finance_repository.hpp"
+
+namespace folio::finance::detail {
+
+enum class Access { read, write };
+
+// Runs `statements` for `org` as one transaction; returns their results (the scope
+// statement's left out). `operation` labels metrics ("create", "list", "pnl"...).
+// REQUIRES: `operation` has static storage (a string literal).
+// Throws db::Error, InvalidValue.
+boost::asio::awaitable<std::vector<db::Result>> run_unit(db::Pool& pool,
+                                                         const RepositoryOptions& options,
+                                                         std::string_view operation,
+                                                         std::int64_t org, Access access,
+                                                         std::vector<db::Statement> statements);
+
+// The InvalidValue a CHECK violation of an entry or balance table stands for, chosen by the
+// constraint the message names; nullptr when it is not one of those.
+std::exception_ptr invalid_value_for(const db::Error& error);
+
+}  // namespace folio::finance::detail
