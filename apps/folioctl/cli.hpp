@@ -61,5 +61,6 @@ void register_switchover_verify(CLI::App& switchover, Action& action);    // ver
 void register_switchover_routing(CLI::App& switchover, Action& action);   // preflight, pilot,
                                                                           // cutover, rollback,
                                                                           // finalize, status
+void register_token(CLI::App& app, Action& action);                       // token create | revoke
 
 }  // namespace folioctl

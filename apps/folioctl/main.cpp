@@ -207,6 +207,7 @@ int main(int argc, char** argv) {
   folioctl::register_switchover_backfill(*switchover, action);
   folioctl::register_switchover_verify(*switchover, action);
   folioctl::register_switchover_routing(*switchover, action);
+  folioctl::register_token(app, action);
 
   try {
     app.parse(argc, argv);
