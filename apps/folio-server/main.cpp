@@ -1,7 +1,156 @@
-// folio-server: the finance and reporting HTTP service. Wiring only.
-#include <cstdio>
+// folio-server: the finance and reporting HTTP service (docs/api.md). Wiring only: options
+// from flags and the environment, logging, then folio::api::Server.
+//
+// Exit codes: 0 after a graceful shutdown (SIGTERM/SIGINT), 1 on a runtime failure (the
+// port cannot be bound, routing cannot start), 2 on bad options.
+#include <CLI/CLI.hpp>
+#include <charconv>
+#include <cstdlib>
+#include <iostream>
 
-int main() {
-  std::fputs("folio-server: the HTTP service is not built yet; see folioctl\n", stderr);
-  return 1;
+#include "folio/api/server.hpp"
+#include "folio/obs/log.hpp"
+#include "folio/partitioning/partitioning_manager.hpp"
+
+namespace {
+
+// "host:port", "[v6]:port" or ":port" (all interfaces is never implied: host defaults to
+// 127.0.0.1).
+void parse_listen(const std::string& text, folio::api::ServerOptions& o) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos) throw CLI::ValidationError("--listen", "expected HOST:PORT");
+  std::string host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (!host.empty()) o.listen_host = host;
+  const std::string port = text.substr(colon + 1);
+  unsigned value = 0;
+  const auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (port.empty() || ec != std::errc() || ptr != port.data() + port.size() || value > 65535) {
+    throw CLI::ValidationError("--listen", "bad port '" + port + "'");
+  }
+  o.listen_port = static_cast<std::uint16_t>(value);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  folio::api::ServerOptions o;
+  CLI::App app{"folio-server — the finance and reporting HTTP service of folio"};
+  app.get_formatter()->column_width(44);
+
+  std::string listen = "127.0.0.1:8080";
+  std::string use_partitioned;
+  std::string log_level;
+  std::int64_t acquire_ms = o.acquire_timeout.count();
+  std::int64_t statement_ms = o.statement_timeout.count();
+  std::int64_t poll_ms = o.routing_poll_interval.count();
+  std::int64_t token_ttl_ms = o.token_cache_ttl.count();
+  std::int64_t grace_ms = o.shutdown_grace.count();
+  std::int64_t idle_ms = o.idle_timeout.count();
+
+  app.add_option("--listen", listen, "Address and port to listen on, HOST:PORT (port 0: any free)")
+      ->envname("FOLIO_LISTEN")
+      ->capture_default_str();
+  app.add_option("--database-url", o.database_url,
+                 "PostgreSQL URL of the request pool (PgBouncer in production)")
+      ->envname("DATABASE_URL")
+      ->required();
+  app.add_option("--database-direct-url", o.direct_database_url,
+                 "Direct PostgreSQL URL (not PgBouncer) for routing LISTEN and readiness; "
+                 "empty: poll routing and check readiness through --database-url")
+      ->envname("DATABASE_DIRECT_URL");
+  app.add_option("--use-partitioned-tables", use_partitioned,
+                 "Routing default when partition_routing has no row: true/false (default false)")
+      ->envname("USE_PARTITIONED_TABLES");
+  app.add_option("--pool-size", o.pool_size, "Database connections per worker at most")
+      ->envname("FOLIO_POOL_SIZE")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  app.add_option("--pool-acquire-timeout-ms", acquire_ms,
+                 "Wait for a free pooled connection at most this long, then 503")
+      ->envname("FOLIO_POOL_ACQUIRE_TIMEOUT_MS")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 600000));
+  app.add_option("--statement-timeout-ms", statement_ms,
+                 "statement_timeout of every repository transaction")
+      ->envname("FOLIO_STATEMENT_TIMEOUT_MS")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 600000));
+  app.add_option("--max-body-bytes", o.max_body_bytes, "Largest request body accepted (else 413)")
+      ->envname("FOLIO_MAX_BODY_BYTES")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1024}, std::size_t{64} * 1024 * 1024));
+  app.add_option("--routing-poll-interval-ms", poll_ms,
+                 "Routing reload period while LISTEN is down or not configured")
+      ->envname("FOLIO_ROUTING_POLL_INTERVAL_MS")
+      ->capture_default_str()
+      ->check(CLI::Range(10, 3600000));
+  app.add_option("--routing-log-sample-rate", o.routing_log_sample_rate,
+                 "Fraction of routing decisions logged")
+      ->envname("FOLIO_ROUTING_LOG_SAMPLE_RATE")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--access-log-sample-rate", o.access_log_sample_rate,
+                 "Fraction of successful requests logged (errors: always, 4xx rate-limited)")
+      ->envname("FOLIO_ACCESS_LOG_SAMPLE_RATE")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--token-cache-ttl-ms", token_ttl_ms,
+                 "How long a token lookup is cached (a revoked token works this long); 0: off")
+      ->envname("FOLIO_TOKEN_CACHE_TTL_MS")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 3600000));
+  app.add_option("--shutdown-grace-ms", grace_ms,
+                 "On SIGTERM/SIGINT, wait this long for in-flight requests, then exit")
+      ->envname("FOLIO_SHUTDOWN_GRACE_MS")
+      ->capture_default_str()
+      ->check(CLI::Range(100, 3600000));
+  app.add_option("--idle-timeout-ms", idle_ms, "Close a keep-alive connection idle this long")
+      ->envname("FOLIO_IDLE_TIMEOUT_MS")
+      ->capture_default_str()
+      ->check(CLI::Range(100, 3600000));
+  app.add_option("--workers", o.workers,
+                 "Threads, each with its own listener (SO_REUSEPORT), pool and repositories")
+      ->envname("FOLIO_WORKERS")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  app.add_option("--log-level", log_level, "debug, info, warn or error (default info)")
+      ->envname("FOLIO_LOG_LEVEL");
+
+  try {
+    app.parse(argc, argv);
+    parse_listen(listen, o);
+    o.env_default = folio::partitioning::env_default_from(use_partitioned.c_str());
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "folio-server: USE_PARTITIONED_TABLES: " << e.what() << "\n";
+    return 2;
+  }
+  o.acquire_timeout = std::chrono::milliseconds(acquire_ms);
+  o.statement_timeout = std::chrono::milliseconds(statement_ms);
+  o.routing_poll_interval = std::chrono::milliseconds(poll_ms);
+  o.token_cache_ttl = std::chrono::milliseconds(token_ttl_ms);
+  o.shutdown_grace = std::chrono::milliseconds(grace_ms);
+  o.idle_timeout = std::chrono::milliseconds(idle_ms);
+  if (!log_level.empty()) {
+    const auto level = folio::obs::parse_level(log_level);
+    if (!level) {
+      std::cerr << "folio-server: unknown log level '" << log_level << "'\n";
+      return 2;
+    }
+    folio::obs::set_log_level(*level);
+  }
+
+  const folio::obs::Logger log("folio-server");
+  try {
+    folio::api::Server server(std::move(o));
+    return server.run();
+  } catch (const std::exception& e) {
+    log.error("folio-server failed", {{"error", e.what()}});
+    return 1;
+  }
 }

@@ -1,0 +1,53 @@
+// Bearer-token authentication of /v1 requests, through the token cache.
+#include <cctype>
+
+#include "detail/handlers.hpp"
+
+namespace folio::api::detail {
+
+namespace asio = boost::asio;
+
+namespace {
+
+[[noreturn]] void unauthorized(const std::string& message) {
+  throw Problem(401, code::kUnauthorized, message);
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+asio::awaitable<auth::Principal> authenticate(Worker& worker, const Request& req) {
+  const auto header = req[http::field::authorization];
+  if (header.empty()) unauthorized("an Authorization: Bearer <token> header is required");
+  const auto space = header.find(' ');
+  if (space == std::string_view::npos || !iequals(header.substr(0, space), "bearer")) {
+    unauthorized("the Authorization header must be 'Bearer <token>'");
+  }
+  auto token = header.substr(space + 1);
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+  if (!auth::well_formed(token)) unauthorized("unknown token");
+
+  const auto hash = auth::hash_token(token);
+  auto& cache = worker.shared.token_cache;
+  auto cached = cache.get(hash, auth::TokenCache::Clock::now());
+  if (!cached) {
+    auto found = co_await auth::TokenStore::lookup_hash(worker.pool, hash);
+    cache.put(hash, found, auth::TokenCache::Clock::now());
+    cached = std::move(found);
+  }
+  if (!*cached) unauthorized("unknown or revoked token");
+  co_return **cached;
+}
+
+}  // namespace folio::api::detail

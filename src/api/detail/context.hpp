@@ -1,0 +1,69 @@
+// What a request handler works with: the process-wide state shared by the workers and the
+// per-worker resources (pool, repositories) bound to that worker's executor.
+//
+// Thread-safety: Shared is read by every worker; its mutable members are atomics or
+// thread-safe types. A Worker is used only from its own io_context's thread.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/any_io_executor.hpp>
+#include <memory>
+#include <optional>
+#include <unordered_set>
+
+#include "detail/http_metrics.hpp"
+#include "folio/api/server.hpp"
+#include "folio/auth/token_cache.hpp"
+#include "folio/db/pool.hpp"
+#include "folio/finance/finance_repository.hpp"
+#include "folio/finance/reports_repository.hpp"
+#include "folio/obs/log.hpp"
+#include "folio/partitioning/partitioning_manager.hpp"
+
+namespace folio::api::detail {
+
+struct Session;
+
+struct Shared {
+  explicit Shared(const ServerOptions& o)
+      : options(o),
+        token_cache(o.token_cache_ttl, o.token_cache_entries),
+        access_sampler(o.access_log_sample_rate) {}
+
+  const ServerOptions& options;
+  auth::TokenCache token_cache;
+  obs::Logger log{"api"};
+  obs::Sampler access_sampler;
+  obs::LogLimiter client_error_limiter{std::chrono::seconds(1)};
+  // Set once before the workers serve; its loops run on routing_executor (worker 0).
+  partitioning::PartitioningManager* routing = nullptr;
+  boost::asio::any_io_executor routing_executor;
+  std::atomic<bool> routing_loaded{false};
+  std::atomic<bool> shutting_down{false};
+  std::atomic<int> open_connections{0};
+};
+
+struct Worker {
+  Worker(Shared& s, boost::asio::any_io_executor ex, int i)
+      : shared(s),
+        executor(ex),
+        index(i),
+        pool(ex, db::PoolOptions{.dsn = s.options.database_url,
+                                 .name = "primary",
+                                 .max_size = s.options.pool_size,
+                                 .acquire_timeout = s.options.acquire_timeout,
+                                 .connect_timeout = s.options.connect_timeout}) {}
+
+  Shared& shared;
+  boost::asio::any_io_executor executor;
+  int index;
+  db::Pool pool;
+  // Readiness checks: one connection to the direct endpoint, opened on demand.
+  std::optional<db::Pool> direct_pool;
+  std::unique_ptr<finance::FinanceRepository> finance;
+  std::unique_ptr<finance::ReportsRepository> reports;
+  HttpMetrics metrics;
+  std::unordered_set<Session*> sessions;  // open connections (session.hpp)
+};
+
+}  // namespace folio::api::detail

@@ -1,0 +1,27 @@
+// The one place where failures become HTTP error responses (docs/api.md, "Errors"):
+//   Problem                       its own status and code
+//   finance::InvalidValue         400 invalid_value, the field named
+//   finance::OrgNotFound          404 not_found
+//   cutover::SwitchRefused        409 conflict
+//   std::invalid_argument         400 invalid_value (the admin phases' input checks)
+//   db::CheckViolation, db::DataException
+//                                 400 invalid_value (the database refused a value)
+//   db::SyncTriggerFailure        400 when the mirror refused the row's month, else 500
+//   db::ConnectionError, PoolTimeout, QueryCanceled, TransactionRollback, LockNotAvailable
+//                                 503 unavailable (with Retry-After)
+//   anything else                 500 internal, logged with its message (never sent)
+//
+// Thread-safety: safe from any thread (the logger is).
+#pragma once
+
+#include <exception>
+
+#include "detail/http.hpp"
+#include "folio/obs/log.hpp"
+
+namespace folio::api::detail {
+
+Response error_from_exception(std::exception_ptr error, const obs::Logger& log,
+                              std::string_view method, std::string_view route);
+
+}  // namespace folio::api::detail
