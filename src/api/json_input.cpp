@@ -133,14 +133,18 @@ std::string category_value(const json::value& v, std::string_view name, finance:
   return category;
 }
 
-finance::NewEntry new_entry(const json::object& obj, finance::EntryKind kind) {
-  const bool expense = kind == finance::EntryKind::expense;
-  if (expense) {
+// Refuses any field an entry of this kind does not have (vendor is for expenses only).
+static void only_entry_fields(const json::object& obj, finance::EntryKind kind) {
+  if (kind == finance::EntryKind::expense) {
     only_fields(obj,
                 {"category", "amount_cents", "currency", "occurred_at", "description", "vendor"});
   } else {
     only_fields(obj, {"category", "amount_cents", "currency", "occurred_at", "description"});
   }
+}
+
+finance::NewEntry new_entry(const json::object& obj, finance::EntryKind kind) {
+  only_entry_fields(obj, kind);
   finance::NewEntry entry;
   entry.category = category_value(*field(obj, "category", true), "category", kind);
   entry.amount_cents = amount_value(*field(obj, "amount_cents", true), "amount_cents");
@@ -157,13 +161,7 @@ finance::NewEntry new_entry(const json::object& obj, finance::EntryKind kind) {
 }
 
 finance::EntryPatch entry_patch(const json::object& obj, finance::EntryKind kind) {
-  const bool expense = kind == finance::EntryKind::expense;
-  if (expense) {
-    only_fields(obj,
-                {"category", "amount_cents", "currency", "occurred_at", "description", "vendor"});
-  } else {
-    only_fields(obj, {"category", "amount_cents", "currency", "occurred_at", "description"});
-  }
+  only_entry_fields(obj, kind);
   finance::EntryPatch patch;
   if (const auto* v = field(obj, "category", false)) {
     patch.category = category_value(*v, "category", kind);
