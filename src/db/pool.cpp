@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
 
+#include "detail/pool_registry.hpp"
 #include "folio/db/errors.hpp"
 
 namespace folio::db {
@@ -45,9 +46,10 @@ void PooledConnection::give_back() noexcept {
 Pool::Pool(asio::any_io_executor executor, PoolOptions options)
     : executor_(std::move(executor)), options_(std::move(options)) {
   if (options_.max_size == 0) options_.max_size = 1;
+  detail::register_pool(*this);
 }
 
-Pool::~Pool() = default;
+Pool::~Pool() { detail::unregister_pool(*this); }
 
 asio::awaitable<PooledConnection> Pool::acquire() {
   const auto deadline = std::chrono::steady_clock::now() + options_.acquire_timeout;
