@@ -1,0 +1,269 @@
+#include "folio/cache/redis_pool.hpp"
+
+#include <algorithm>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/system/system_error.hpp>
+#include <exception>
+#include <typeinfo>
+#include <utility>
+
+#include "folio/cache/errors.hpp"
+
+namespace folio::cache {
+
+using Clock = std::chrono::steady_clock;
+
+namespace {
+// Wakes a waiter. (cancel() is declared to throw, but only fails for a closed timer service.)
+void wake(asio::steady_timer& timer) noexcept {
+  try {
+    timer.cancel();
+  } catch (...) {  // NOLINT(bugprone-empty-catch): nothing to wake then
+  }
+}
+}  // namespace
+
+struct RedisPool::Waiter {
+  Waiter(const asio::any_io_executor& executor, Clock::time_point deadline)
+      : timer(executor, deadline) {}
+  asio::steady_timer timer;
+  std::unique_ptr<RedisConnection> conn;  // handed over by release()
+  bool slot = false;                      // a connection slot became free: open a new one
+};
+
+// A connection lent for one call; returns itself (or is dropped when broken) on destruction.
+class RedisPool::Lease {
+ public:
+  Lease(RedisPool* pool, std::unique_ptr<RedisConnection> conn, bool reused) noexcept
+      : pool_(pool), conn_(std::move(conn)), reused_(reused) {}
+  Lease(Lease&& other) noexcept
+      : pool_(other.pool_), conn_(std::move(other.conn_)), reused_(other.reused_) {}
+  Lease& operator=(Lease&&) = delete;
+  ~Lease() {
+    if (conn_) pool_->release(std::move(conn_));
+  }
+  RedisConnection& operator*() const noexcept { return *conn_; }
+  bool reused() const noexcept { return reused_; }
+
+ private:
+  RedisPool* pool_;
+  std::unique_ptr<RedisConnection> conn_;
+  bool reused_;
+};
+
+RedisPool::RedisPool(asio::any_io_executor executor, RedisPoolOptions options)
+    : executor_(std::move(executor)),
+      options_(std::move(options)),
+      backoff_(options_.reconnect_backoff) {
+  if (options_.max_size == 0) options_.max_size = 1;
+}
+
+RedisPool::~RedisPool() = default;
+
+asio::awaitable<Reply> RedisPool::command(std::span<const std::string> args) {
+  return run_command(std::vector<std::string>(args.begin(), args.end()));
+}
+
+asio::awaitable<std::vector<Reply>> RedisPool::pipeline(
+    std::span<const std::vector<std::string>> commands) {
+  return run_pipeline(std::vector<std::vector<std::string>>(commands.begin(), commands.end()));
+}
+
+asio::awaitable<Reply> RedisPool::run_command(std::vector<std::string> args) {
+  co_return co_await with_connection([&args](RedisConnection& conn) -> asio::awaitable<Reply> {
+    return conn.command(std::span<const std::string>(args));
+  });
+}
+
+asio::awaitable<std::vector<Reply>> RedisPool::run_pipeline(
+    std::vector<std::vector<std::string>> commands) {
+  co_return co_await with_connection(
+      [&commands](RedisConnection& conn) -> asio::awaitable<std::vector<Reply>> {
+        return conn.pipeline(std::span<const std::vector<std::string>>(commands));
+      });
+}
+
+template <typename Op>
+auto RedisPool::with_connection(Op op) -> decltype(op(std::declval<RedisConnection&>())) {
+  for (std::size_t attempt = 0;; ++attempt) {
+    Lease lease = co_await acquire();
+    const bool may_retry = lease.reused() && attempt < options_.max_size;
+    const auto start = Clock::now();
+    try {
+      co_return co_await op(*lease);
+    } catch (const RedisConnectionError& e) {
+      // Only a plain connection error (the server closed or reset the connection), quickly:
+      // a timeout may have left the command running, TLS and protocol errors are not stale.
+      const bool stale = typeid(e) == typeid(RedisConnectionError) &&
+                         Clock::now() - start < options_.config.command_timeout;
+      if (!may_retry || !stale) throw;
+    }
+    ++stats_.stale_retries;
+    // The lease is destroyed here: its broken connection is dropped before the next attempt.
+  }
+}
+
+asio::awaitable<RedisPool::Lease> RedisPool::acquire() {
+  const auto deadline = Clock::now() + options_.acquire_timeout;
+  while (true) {
+    while (!idle_.empty()) {
+      auto conn = std::move(idle_.back());
+      idle_.pop_back();
+      if (conn->broken()) {
+        drop(std::move(conn));
+        continue;
+      }
+      co_return Lease(this, std::move(conn), true);
+    }
+    if (size_ < options_.max_size) {
+      const auto now = Clock::now();
+      if (now < next_connect_at_) throw_backoff(now);
+      co_return Lease(this, co_await open_connection(), false);
+    }
+
+    Waiter waiter(executor_, deadline);
+    waiters_.push_back(&waiter);
+    struct Unlink {
+      RedisPool* pool;
+      Waiter* waiter;
+      ~Unlink() {
+        auto& q = pool->waiters_;
+        q.erase(std::remove(q.begin(), q.end(), waiter), q.end());
+      }
+    } unlink{this, &waiter};
+
+    boost::system::error_code ec;
+    co_await waiter.timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (waiter.conn) co_return Lease(this, std::move(waiter.conn), true);
+    if (waiter.slot) continue;
+    if (ec == asio::error::operation_aborted) throw boost::system::system_error(ec);
+    throw RedisConnectionError("Redis pool for " + options_.config.address() +
+                               ": no free connection within " +
+                               std::to_string(options_.acquire_timeout.count()) + " ms (all " +
+                               std::to_string(options_.max_size) + " in use, " +
+                               std::to_string(waiters_.size()) + " callers waiting)");
+  }
+}
+
+asio::awaitable<std::unique_ptr<RedisConnection>> RedisPool::open_connection() {
+  ++size_;
+  std::unique_ptr<RedisConnection> conn;
+  std::exception_ptr error;
+  try {
+    conn = co_await RedisConnection::connect(executor_, options_.config);
+  } catch (...) {
+    error = std::current_exception();
+  }
+  if (error) {
+    --size_;
+    ++stats_.connect_failures;
+    note_connect_failure(error);
+    wake_for_free_slot();
+    std::rethrow_exception(error);
+  }
+  ++stats_.connections_opened;
+  backoff_ = options_.reconnect_backoff;
+  next_connect_at_ = {};
+  co_return conn;
+}
+
+asio::awaitable<void> RedisPool::check() {
+  auto conn = co_await open_connection();
+  release(std::move(conn));
+}
+
+void RedisPool::note_connect_failure(std::exception_ptr error) noexcept {
+  try {
+    std::rethrow_exception(std::move(error));
+  } catch (const RedisTlsError& e) {
+    last_error_kind_ = ErrorKind::kTls;
+    last_error_ = e.what();
+  } catch (const RedisConnectionError& e) {
+    last_error_kind_ = ErrorKind::kConnection;
+    last_error_ = e.what();
+  } catch (const RedisAuthError& e) {
+    last_error_kind_ = ErrorKind::kAuth;
+    last_error_ = e.what();
+  } catch (const RedisCommandError& e) {
+    last_error_kind_ = ErrorKind::kCommand;
+    last_error_ = e.what();
+    last_error_code_ = e.code();
+  } catch (const std::exception& e) {
+    last_error_kind_ = ErrorKind::kOther;
+    last_error_ = e.what();
+  } catch (...) {
+    last_error_kind_ = ErrorKind::kOther;
+    last_error_ = "unknown error";
+  }
+  // Concurrent connects that fail together count as one failure: only a failure after the
+  // current backoff ran out starts (and doubles) the next one.
+  const auto now = Clock::now();
+  if (now >= next_connect_at_) {
+    next_connect_at_ = now + backoff_;
+    backoff_ = std::min(backoff_ * 2, std::max(options_.max_reconnect_backoff, backoff_));
+  }
+}
+
+void RedisPool::throw_backoff(Clock::time_point now) const {
+  const auto wait = std::chrono::ceil<std::chrono::milliseconds>(next_connect_at_ - now);
+  const std::string message = "reconnect backoff: last error: " + last_error_ +
+                              " (next connection attempt to " + options_.config.address() + " in " +
+                              std::to_string(wait.count()) + " ms)";
+  switch (last_error_kind_) {
+    case ErrorKind::kTls:
+      throw RedisTlsError(message);
+    case ErrorKind::kAuth:
+      throw RedisAuthError(message);
+    case ErrorKind::kCommand:
+      throw RedisCommandError(last_error_code_, message);
+    case ErrorKind::kConnection:
+    case ErrorKind::kOther:
+      break;
+  }
+  throw RedisConnectionError(message);
+}
+
+void RedisPool::release(std::unique_ptr<RedisConnection> conn) noexcept {
+  if (conn->broken()) {
+    drop(std::move(conn));
+    wake_for_free_slot();
+    return;
+  }
+  if (!waiters_.empty()) {
+    Waiter* w = waiters_.front();
+    waiters_.pop_front();
+    w->conn = std::move(conn);
+    wake(w->timer);
+    return;
+  }
+  idle_.push_back(std::move(conn));
+  if (size_ > options_.max_size) {  // check() opened one beyond the limit
+    drop(std::move(idle_.front()));
+    idle_.erase(idle_.begin());
+  }
+}
+
+void RedisPool::drop(std::unique_ptr<RedisConnection> conn) noexcept {
+  conn.reset();
+  --size_;
+  ++stats_.connections_dropped;
+}
+
+void RedisPool::wake_for_free_slot() noexcept {
+  if (waiters_.empty()) return;
+  Waiter* w = waiters_.front();
+  waiters_.pop_front();
+  w->slot = true;
+  wake(w->timer);
+}
+
+RedisPoolStats RedisPool::stats() const noexcept {
+  RedisPoolStats s = stats_;
+  s.size = size_;
+  s.idle = idle_.size();
+  return s;
+}
+
+}  // namespace folio::cache
