@@ -33,6 +33,71 @@ void parse_listen(const std::string& text, folio::api::ServerOptions& o) {
   o.listen_port = static_cast<std::uint16_t>(value);
 }
 
+// Read replicas: where, how they are checked, how far behind they may be.
+void add_replica_options(CLI::App& app, folio::api::ServerOptions& o, std::int64_t& interval_ms,
+                         std::int64_t& lag_ms) {
+  app.add_option("--replica-urls", o.replica_urls,
+                 "Comma-separated PostgreSQL URLs of the read replicas (PgBouncer's replica "
+                 "databases); empty: no replicas, reads use the primary")
+      ->envname("REPLICA_URLS");
+  app.add_option("--replica-health-urls", o.replica_health_urls,
+                 "The same replicas, direct (not through PgBouncer), for health checks; "
+                 "empty: check through --replica-urls")
+      ->envname("REPLICA_HEALTH_URLS");
+  app.add_option("--replica-policy", o.replica_policy, "round-robin or lowest-rtt")
+      ->envname("FOLIO_REPLICA_POLICY")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"round-robin", "lowest-rtt"}));
+  app.add_option("--replica-pool-size", o.replica_pool_size,
+                 "Connections per worker and replica at most; 0: --pool-size")
+      ->envname("FOLIO_REPLICA_POOL_SIZE")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1000));
+  app.add_option("--replica-check-interval-ms", interval_ms, "Replica health check period")
+      ->envname("FOLIO_REPLICA_CHECK_INTERVAL_MS")
+      ->capture_default_str()
+      ->check(CLI::Range(50, 600000));
+  app.add_option("--replica-max-lag-ms", lag_ms,
+                 "A replica further behind (replay lag) leaves rotation; also the lifetime of "
+                 "read-your-writes markers (plus two check periods)")
+      ->envname("FOLIO_REPLICA_MAX_LAG_MS")
+      ->capture_default_str()
+      ->check(CLI::Range(100, 3600000));
+  app.add_option("--replica-max-lag-bytes", o.replica_max_lag_bytes,
+                 "A replica further behind the primary's WAL leaves rotation")
+      ->envname("FOLIO_REPLICA_MAX_LAG_BYTES")
+      ->capture_default_str();
+}
+
+// The Redis cache: where, how it is trusted, how long values live.
+void add_cache_options(CLI::App& app, folio::api::ServerOptions& o, std::int64_t& timeout_ms,
+                       std::int64_t& ttl_s) {
+  app.add_option("--redis-url", o.redis_url,
+                 "rediss://user:password@host:port/db of the cache; empty: no cache")
+      ->envname("REDIS_URL");
+  app.add_option("--redis-ca-file", o.redis_ca_file,
+                 "PEM CA bundle the Redis certificate must verify against; empty: system CAs")
+      ->envname("REDIS_CA_FILE");
+  app.add_option("--redis-pool-size", o.redis_pool_size, "Redis connections per worker at most")
+      ->envname("FOLIO_REDIS_POOL_SIZE")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  app.add_option("--redis-command-timeout-ms", timeout_ms,
+                 "Deadline of one Redis round trip; slower counts as a failure and the request "
+                 "is served from the database")
+      ->envname("FOLIO_REDIS_COMMAND_TIMEOUT_MS")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 60000));
+  app.add_option("--cache-ttl-s", ttl_s, "Lifetime of a cached report (plus or minus 10%)")
+      ->envname("FOLIO_CACHE_TTL_S")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400));
+  app.add_flag("--cache-fail-open", o.cache_fail_open,
+               "If Redis refuses TLS or AUTH at start, serve from the database without the "
+               "cache instead of exiting")
+      ->envname("FOLIO_CACHE_FAIL_OPEN");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -49,6 +114,10 @@ int main(int argc, char** argv) {
   std::int64_t token_ttl_ms = o.token_cache_ttl.count();
   std::int64_t grace_ms = o.shutdown_grace.count();
   std::int64_t idle_ms = o.idle_timeout.count();
+  std::int64_t replica_interval_ms = o.replica_check_interval.count();
+  std::int64_t replica_lag_ms = o.replica_max_lag.count();
+  std::int64_t redis_timeout_ms = o.redis_command_timeout.count();
+  std::int64_t cache_ttl_s = o.cache_ttl.count();
 
   app.add_option("--listen", listen, "Address and port to listen on, HOST:PORT (port 0: any free)")
       ->envname("FOLIO_LISTEN")
@@ -116,6 +185,8 @@ int main(int argc, char** argv) {
       ->envname("FOLIO_WORKERS")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
+  add_replica_options(app, o, replica_interval_ms, replica_lag_ms);
+  add_cache_options(app, o, redis_timeout_ms, cache_ttl_s);
   app.add_option("--log-level", log_level, "debug, info, warn or error (default info)")
       ->envname("FOLIO_LOG_LEVEL");
 
@@ -136,6 +207,10 @@ int main(int argc, char** argv) {
   o.token_cache_ttl = std::chrono::milliseconds(token_ttl_ms);
   o.shutdown_grace = std::chrono::milliseconds(grace_ms);
   o.idle_timeout = std::chrono::milliseconds(idle_ms);
+  o.replica_check_interval = std::chrono::milliseconds(replica_interval_ms);
+  o.replica_max_lag = std::chrono::milliseconds(replica_lag_ms);
+  o.redis_command_timeout = std::chrono::milliseconds(redis_timeout_ms);
+  o.cache_ttl = std::chrono::seconds(cache_ttl_s);
   if (!log_level.empty()) {
     const auto level = folio::obs::parse_level(log_level);
     if (!level) {

@@ -37,6 +37,14 @@ asio::awaitable<void> reload_routing(Shared& shared) {
   co_await asio::co_spawn(shared.routing_executor, shared.routing->reload(), asio::use_awaitable);
 }
 
+// A pilot change moves these organizations' reads to the other side: their cached values are
+// retired (the keys also name the side, so other instances, which only reload routing, miss
+// them too).
+asio::awaitable<void> invalidate(Worker& w, const std::vector<std::int64_t>& orgs) {
+  if (!w.cache) co_return;
+  for (const auto org : orgs) co_await w.cache->invalidate(org, cache::InvalidationReason::routing);
+}
+
 asio::awaitable<Response> phase_response(Shared& shared, const cutover::AuditedPhase& phase) {
   co_await reload_routing(shared);
   json::object body{{"phase", phase.phase},
@@ -58,15 +66,17 @@ asio::awaitable<Response> handle_admin(Call& call) {
     case RouteId::admin_pilots: {
       auto orgs = pilot_orgs(parse_json_object(call.req));
       const auto phase =
-          co_await cutover::pilot_add(call.worker.pool, std::move(orgs), cutover::StatsLevel::none);
+          co_await cutover::pilot_add(call.worker.pool, orgs, cutover::StatsLevel::none);
+      co_await invalidate(call.worker, orgs);
       co_return co_await phase_response(shared, phase);
     }
     default: {
       const auto org = parse_id(call.route.org);
       if (!org) bad_request(code::kInvalidValue, "org", "org must be a positive integer");
       std::vector<std::int64_t> orgs{*org};
-      const auto phase = co_await cutover::pilot_remove(call.worker.pool, std::move(orgs),
-                                                        cutover::StatsLevel::none);
+      const auto phase =
+          co_await cutover::pilot_remove(call.worker.pool, orgs, cutover::StatsLevel::none);
+      co_await invalidate(call.worker, orgs);
       co_return co_await phase_response(shared, phase);
     }
   }

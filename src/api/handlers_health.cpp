@@ -52,7 +52,19 @@ asio::awaitable<Response> readiness(Worker& w) {
   if (!shared.routing_loaded.load()) {
     co_return not_ready("routing", "the routing snapshot is not loaded yet");
   }
-  co_return json_response(200, json::object{{"status", "ready"}});
+  // Degraded but serving: replicas out of rotation read from the primary, an open breaker
+  // serves from the database. Said here for operators, never a reason to be unready.
+  std::size_t in_rotation = 0;
+  for (const auto& replica : shared.replicas->status()) in_rotation += replica.in_rotation ? 1 : 0;
+  json::object body{{"status", "ready"},
+                    {"replicas_configured", shared.replicas->size()},
+                    {"replicas_in_rotation", in_rotation}};
+  if (!shared.breaker) {
+    body["cache"] = "off";
+  } else {
+    body["cache"] = shared.breaker->state() == cache::BreakerState::closed ? "on" : "bypassed";
+  }
+  co_return json_response(200, body);
 }
 
 }  // namespace

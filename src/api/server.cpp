@@ -11,6 +11,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
@@ -18,6 +19,9 @@
 
 #include "detail/context.hpp"
 #include "detail/session.hpp"
+#include "folio/cache/errors.hpp"
+#include "folio/cache/redis_config.hpp"
+#include "folio/db/pool_metrics.hpp"
 #include "folio/partitioning/routing_store.hpp"
 
 namespace folio::api {
@@ -49,6 +53,7 @@ struct Server::Impl {
   Shared shared;
   std::vector<std::unique_ptr<Slot>> slots;
   std::unique_ptr<partitioning::PartitioningManager> routing;
+  std::unique_ptr<db::ReplicaManager> replicas;
   std::optional<asio::signal_set> signals;  // on slot 0
   std::optional<asio::steady_timer> retry;  // the routing start's backoff, on slot 0
   std::atomic<bool> stop_started{false};
@@ -58,6 +63,10 @@ struct Server::Impl {
   asio::io_context& io0() { return slots.front()->io; }
 
   void build();
+  void build_replicas();
+  void build_cache();
+  void check_cache();
+  asio::awaitable<void> start_replicas();
   std::uint16_t bind();
   asio::awaitable<void> accept_loop(Worker& w, tcp::acceptor& acceptor);
   asio::awaitable<void> start_routing();
@@ -81,14 +90,118 @@ void Server::Impl::build() {
                                                                 slots.front()->worker->pool, popts);
   shared.routing = routing.get();
   shared.routing_executor = io0().get_executor();
+  build_replicas();
+  build_cache();
   finance::RepositoryOptions ropts;
   ropts.statement_timeout = options.statement_timeout;
   for (auto& slot : slots) {
     auto& w = *slot->worker;
-    w.finance = std::make_unique<finance::FinanceRepository>(w.pool, *routing, ropts);
-    w.reports = std::make_unique<finance::ReportsRepository>(w.pool, *routing, ropts);
+    const finance::DataPaths paths{
+        .router = w.reads.get(), .positions = shared.write_positions.get(), .cache = w.cache.get()};
+    w.finance = std::make_unique<finance::FinanceRepository>(w.pool, *routing, ropts, paths);
+    w.reports = std::make_unique<finance::ReportsRepository>(w.pool, *routing, ropts, paths);
+  }
+  db::install_pool_metrics();
+}
+
+namespace {
+
+// How long an organization's latest write position is kept: the lag limit plus two health
+// rounds, so a replica judged within the limit has replayed any write older than that.
+std::chrono::milliseconds write_position_ttl(const ServerOptions& o) {
+  return o.replica_max_lag + 2 * o.replica_check_interval;
+}
+
+}  // namespace
+
+// One ReplicaManager for the process (health loop on worker 0); per worker, one pool per
+// replica and the read router over them.
+void Server::Impl::build_replicas() {
+  db::ReplicaManagerOptions ropts;
+  ropts.primary_dsn =
+      options.direct_database_url.empty() ? options.database_url : options.direct_database_url;
+  ropts.replicas = db::parse_replica_urls(options.replica_urls, options.replica_health_urls);
+  ropts.health.interval = options.replica_check_interval;
+  ropts.health.max_lag = options.replica_max_lag;
+  ropts.health.max_lag_bytes = options.replica_max_lag_bytes;
+  replicas = std::make_unique<db::ReplicaManager>(
+      io0().get_executor(), ropts, db::make_selection_policy(options.replica_policy));
+  shared.replicas = replicas.get();
+  shared.write_positions = std::make_unique<db::WritePositions>(write_position_ttl(options));
+  const std::size_t size =
+      options.replica_pool_size > 0 ? options.replica_pool_size : options.pool_size;
+  for (auto& slot : slots) {
+    auto& w = *slot->worker;
+    std::vector<std::unique_ptr<db::Pool>> pools;
+    for (const auto& replica : replicas->replicas()) {
+      pools.push_back(std::make_unique<db::Pool>(
+          w.executor, db::PoolOptions{.dsn = replica.dsn,
+                                      .name = "replica:" + replica.name,
+                                      .max_size = size,
+                                      .acquire_timeout = options.acquire_timeout,
+                                      .connect_timeout = options.connect_timeout}));
+    }
+    // A replica read gets the statement timeout plus a margin before it is abandoned for the
+    // primary (read_router.hpp).
+    w.reads = std::make_unique<db::ReadRouter>(
+        w.pool, std::move(pools), replicas.get(),
+        options.statement_timeout + std::chrono::milliseconds(500));
   }
 }
+
+// With a Redis URL: one breaker for the process; per worker, a Redis pool and the cache.
+void Server::Impl::build_cache() {
+  if (options.redis_url.empty()) return;
+  auto config = cache::RedisConfig::from_url(options.redis_url);
+  config.ca_file = options.redis_ca_file;
+  config.command_timeout = options.redis_command_timeout;
+  config.connect_timeout =
+      std::max(options.redis_command_timeout * 5, std::chrono::milliseconds(500));
+  shared.breaker = std::make_unique<cache::CircuitBreaker>();
+  cache::CacheOptions copts;
+  copts.ttl = options.cache_ttl;
+  copts.write_position_ttl = write_position_ttl(options);
+  for (auto& slot : slots) {
+    auto& w = *slot->worker;
+    w.redis = std::make_unique<cache::RedisPool>(
+        w.executor, cache::RedisPoolOptions{.config = config, .max_size = options.redis_pool_size});
+    w.cache = std::make_unique<cache::CacheService>(*w.redis, *shared.breaker, copts);
+  }
+}
+
+// Connects to Redis once before serving, so a wrong CA file or password is refused at start
+// with the reason (or, with cache_fail_open, logged while the service runs without the cache).
+// An unreachable Redis is not refused: the breaker keeps the service on the database until
+// it answers.
+void Server::Impl::check_cache() {
+  auto& w = *slots.front()->worker;
+  if (!w.redis) return;
+  asio::io_context io;
+  cache::RedisPool probe(io.get_executor(), w.redis->options());
+  auto done = asio::co_spawn(io, probe.check(), asio::use_future);
+  io.run();
+  const std::string url = cache::redact_url(options.redis_url);
+  try {
+    done.get();
+    shared.log.info("cache ready", {{"redis", url}});
+  } catch (const cache::RedisTlsError& e) {
+    if (!options.cache_fail_open) throw std::runtime_error(std::string("redis: ") + e.what());
+    shared.breaker->trip();
+    shared.log.error("redis refused; serving without the cache (cache fail-open)",
+                     {{"redis", url}, {"error", e.what()}});
+  } catch (const cache::RedisAuthError& e) {
+    if (!options.cache_fail_open) throw std::runtime_error(std::string("redis: ") + e.what());
+    shared.breaker->trip();
+    shared.log.error("redis refused; serving without the cache (cache fail-open)",
+                     {{"redis", url}, {"error", e.what()}});
+  } catch (const cache::RedisError& e) {
+    shared.breaker->trip();
+    shared.log.warn("redis unreachable at start; serving from the database until it answers",
+                    {{"redis", url}, {"error", e.what()}});
+  }
+}
+
+asio::awaitable<void> Server::Impl::start_replicas() { co_await replicas->start(); }
 
 // Every worker listens on the same port; the kernel spreads new connections (SO_REUSEPORT).
 std::uint16_t Server::Impl::bind() {
@@ -200,6 +313,7 @@ asio::awaitable<void> Server::Impl::shutdown() {
     }
   }
   if (shared.routing_loaded.load()) co_await routing->stop();
+  co_await replicas->stop();
   const int left = shared.open_connections.load();
   if (left > 0) {
     // Their coroutines still hold the workers' pools: no orderly teardown is possible.
@@ -220,6 +334,7 @@ void Server::stop() { impl_->begin_shutdown("stop requested"); }
 int Server::run() {
   auto& impl = *impl_;
   impl.build();
+  impl.check_cache();
   const auto port = impl.bind();
   impl.shared.log.info("listening", {{"host", impl.options.listen_host},
                                      {"port", port},
@@ -231,6 +346,7 @@ int Server::run() {
   });
   impl.retry.emplace(impl.io0());
   asio::co_spawn(impl.io0(), impl.start_routing(), asio::detached);
+  asio::co_spawn(impl.io0(), impl.start_replicas(), asio::detached);
   for (auto& slot : impl.slots) {
     asio::co_spawn(slot->io, impl.accept_loop(*slot->worker, *slot->acceptor), asio::detached);
   }

@@ -38,8 +38,8 @@ std::vector<db::Statement> one(std::string sql, db::Params params) {
 }  // namespace
 
 FinanceRepository::FinanceRepository(db::Pool& pool, partitioning::PartitioningManager& routing,
-                                     RepositoryOptions options)
-    : pool_(pool), routing_(routing), options_(options) {}
+                                     RepositoryOptions options, DataPaths paths)
+    : pool_(pool), routing_(routing), options_(options), paths_(paths) {}
 
 asio::awaitable<Entry> FinanceRepository::create(std::int64_t org, EntryKind kind, NewEntry entry) {
   detail::check_new_entry(kind, entry);
@@ -48,8 +48,8 @@ asio::awaitable<Entry> FinanceRepository::create(std::int64_t org, EntryKind kin
   if (kind == EntryKind::expense) params.add(entry.vendor);
   auto statements =
       one(detail::create_sql(kind, tables_for(routing_, kind, org)), std::move(params));
-  const auto results = co_await detail::run_unit(pool_, options_, "create", org, Access::write,
-                                                 std::move(statements));
+  const auto results =
+      co_await detail::write_unit(pool_, paths_, options_, "create", org, std::move(statements));
   const db::Row row = results.at(0).front();
   const auto org_currency = row.get<std::optional<std::string>>(0);
   if (!org_currency) throw OrgNotFound();
@@ -62,7 +62,7 @@ asio::awaitable<std::optional<Entry>> FinanceRepository::get(std::int64_t org, E
   auto statements =
       one(detail::get_sql(kind, tables_for(routing_, kind, org)), db::Params::of(org, id));
   const auto results =
-      co_await detail::run_unit(pool_, options_, "get", org, Access::read, std::move(statements));
+      co_await detail::read_unit(pool_, paths_, options_, "get", org, std::move(statements));
   if (results.at(0).empty()) co_return std::nullopt;
   co_return detail::decode_entry(results[0].front(), kind);
 }
@@ -84,7 +84,7 @@ asio::awaitable<EntryPage> FinanceRepository::list(std::int64_t org, EntryKind k
   auto statements = one(detail::list_sql(kind, tables_for(routing_, kind, org), after.has_value()),
                         std::move(params));
   const auto results =
-      co_await detail::run_unit(pool_, options_, "list", org, Access::read, std::move(statements));
+      co_await detail::read_unit(pool_, paths_, options_, "list", org, std::move(statements));
   EntryPage page;
   for (const db::Row row : results.at(0)) {
     if (page.items.size() == limit) {
@@ -121,8 +121,8 @@ asio::awaitable<std::optional<Entry>> FinanceRepository::update(std::int64_t org
   }
   auto statements =
       one(detail::update_sql(kind, tables_for(routing_, kind, org)), std::move(params));
-  const auto results = co_await detail::run_unit(pool_, options_, "update", org, Access::write,
-                                                 std::move(statements));
+  const auto results =
+      co_await detail::write_unit(pool_, paths_, options_, "update", org, std::move(statements));
   const db::Row row = results.at(0).front();
   if (!row[1].is_null()) co_return detail::decode_entry(row, kind, 1);
   const auto org_currency = row.get<std::optional<std::string>>(0);
@@ -135,8 +135,8 @@ asio::awaitable<std::optional<Entry>> FinanceRepository::update(std::int64_t org
 asio::awaitable<bool> FinanceRepository::remove(std::int64_t org, EntryKind kind, std::int64_t id) {
   auto statements =
       one(detail::delete_sql(kind, tables_for(routing_, kind, org)), db::Params::of(org, id));
-  const auto results = co_await detail::run_unit(pool_, options_, "delete", org, Access::write,
-                                                 std::move(statements));
+  const auto results =
+      co_await detail::write_unit(pool_, paths_, options_, "delete", org, std::move(statements));
   co_return results.at(0).scalar<std::int64_t>() > 0;
 }
 
@@ -146,8 +146,8 @@ asio::awaitable<std::vector<BalanceDay>> FinanceRepository::balances(std::int64_
   const detail::Tables tables{.entries = {},
                               .balances = routing_.route(Table::balances, org).table_name};
   auto statements = one(detail::balances_sql(tables), db::Params::of(org, from, to));
-  const auto results = co_await detail::run_unit(pool_, options_, "balances", org, Access::read,
-                                                 std::move(statements));
+  const auto results =
+      co_await detail::read_unit(pool_, paths_, options_, "balances", org, std::move(statements));
   std::vector<BalanceDay> out;
   out.reserve(results.at(0).size());
   for (const db::Row row : results[0]) {

@@ -65,8 +65,8 @@ std::vector<db::Statement> one(std::string sql, db::Params params) {
 }  // namespace
 
 ReportsRepository::ReportsRepository(db::Pool& pool, partitioning::PartitioningManager& routing,
-                                     RepositoryOptions options)
-    : pool_(pool), routing_(routing), options_(options) {}
+                                     RepositoryOptions options, DataPaths paths)
+    : pool_(pool), routing_(routing), options_(options), paths_(paths) {}
 
 asio::awaitable<std::vector<PnlRow>> ReportsRepository::profit_and_loss(std::int64_t org, Day from,
                                                                         Day to,
@@ -75,7 +75,7 @@ asio::awaitable<std::vector<PnlRow>> ReportsRepository::profit_and_loss(std::int
   auto statements = one(pnl_sql(routing_.route(Table::balances, org).table_name, granularity),
                         db::Params::of(org, from, to));
   const auto results =
-      co_await detail::run_unit(pool_, options_, "pnl", org, Access::read, std::move(statements));
+      co_await detail::read_unit(pool_, paths_, options_, "pnl", org, std::move(statements));
   std::vector<PnlRow> out;
   out.reserve(results.at(0).size());
   for (const db::Row row : results[0]) {
@@ -97,8 +97,8 @@ asio::awaitable<std::vector<CategoryRow>> ReportsRepository::categories(std::int
       std::chrono::time_point_cast<std::chrono::microseconds>(to + std::chrono::days(1));
   auto statements =
       one(categories_sql(routing_.route(table, org).table_name), db::Params::of(org, start, end));
-  const auto results = co_await detail::run_unit(pool_, options_, "categories", org, Access::read,
-                                                 std::move(statements));
+  const auto results =
+      co_await detail::read_unit(pool_, paths_, options_, "categories", org, std::move(statements));
   std::vector<CategoryRow> out;
   out.reserve(results.at(0).size());
   for (const db::Row row : results[0]) {
@@ -115,8 +115,8 @@ asio::awaitable<std::vector<BalanceHistoryRow>> ReportsRepository::balance_histo
   detail::check_range(from, to, true);
   auto statements = one(history_sql(routing_.route(Table::balances, org).table_name),
                         db::Params::of(org, from, to));
-  const auto results = co_await detail::run_unit(pool_, options_, "balance_history", org,
-                                                 Access::read, std::move(statements));
+  const auto results = co_await detail::read_unit(pool_, paths_, options_, "balance_history", org,
+                                                  std::move(statements));
   std::vector<BalanceHistoryRow> out;
   out.reserve(results.at(0).size());
   for (const db::Row row : results[0]) {

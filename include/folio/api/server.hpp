@@ -43,6 +43,25 @@ struct ServerOptions {
   std::chrono::milliseconds shutdown_grace{10000};
   std::chrono::milliseconds idle_timeout{60000};  // a keep-alive connection with no request
   int workers = 1;
+
+  // Read replicas (SPEC §5, docs/replicas-and-cache.md). Empty: none, reads use the primary.
+  std::string replica_urls;         // REPLICA_URLS: reads (PgBouncer's replica databases)
+  std::string replica_health_urls;  // REPLICA_HEALTH_URLS: health checks; empty: replica_urls
+  std::string replica_policy = "round-robin";  // or "lowest-rtt"
+  std::size_t replica_pool_size = 0;           // per worker and replica; 0: pool_size
+  std::chrono::milliseconds replica_check_interval{1000};
+  std::chrono::milliseconds replica_max_lag{5000};
+  std::uint64_t replica_max_lag_bytes = std::uint64_t{16} << 20;
+
+  // Redis cache and shared read-your-writes markers. Empty URL: no cache.
+  std::string redis_url;            // rediss://user:password@host:port/db
+  std::string redis_ca_file;        // PEM CA bundle for the server certificate; empty: system store
+  std::size_t redis_pool_size = 8;  // per worker
+  std::chrono::milliseconds redis_command_timeout{100};
+  std::chrono::seconds cache_ttl{300};
+  // A TLS or AUTH failure at start: false exits with the error; true serves from the
+  // database without the cache (and keeps probing Redis).
+  bool cache_fail_open = false;
   double access_log_sample_rate = 0.001;  // successful requests logged; errors always
 };
 

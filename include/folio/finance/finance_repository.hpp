@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "folio/db/pool.hpp"
+#include "folio/finance/data_paths.hpp"
 #include "folio/finance/model.hpp"
 #include "folio/partitioning/partitioning_manager.hpp"
 
@@ -51,8 +52,9 @@ inline constexpr int kMaxRangeDays = 3700;
 
 class FinanceRepository {
  public:
+  // `pool` is the primary's; `paths` adds replicas and the shared markers (data_paths.hpp).
   FinanceRepository(db::Pool& pool, partitioning::PartitioningManager& routing,
-                    RepositoryOptions options = {});
+                    RepositoryOptions options = {}, DataPaths paths = {});
 
   // Inserts the entry (id from folio_id_seq, created_at = updated_at = now()) and adds its
   // amount to the day's balance. Throws OrgNotFound, InvalidValue: "currency" (not the
@@ -89,6 +91,7 @@ class FinanceRepository {
   db::Pool& pool_;
   partitioning::PartitioningManager& routing_;
   RepositoryOptions options_;
+  DataPaths paths_;
 };
 
 }  // namespace folio::finance

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "folio/db/pool.hpp"
+#include "folio/finance/data_paths.hpp"
 #include "folio/finance/finance_repository.hpp"
 #include "folio/finance/model.hpp"
 #include "folio/partitioning/partitioning_manager.hpp"
@@ -21,8 +22,9 @@ namespace folio::finance {
 
 class ReportsRepository {
  public:
+  // `pool` is the primary's; `paths` adds replicas and the shared markers (data_paths.hpp).
   ReportsRepository(db::Pool& pool, partitioning::PartitioningManager& routing,
-                    RepositoryOptions options = {});
+                    RepositoryOptions options = {}, DataPaths paths = {});
 
   // Revenue, expense and net per day or per calendar month (UTC) over [from, to], from the
   // balances table; every period of the range appears, with zeros when empty. A month
@@ -44,6 +46,7 @@ class ReportsRepository {
   db::Pool& pool_;
   partitioning::PartitioningManager& routing_;
   RepositoryOptions options_;
+  DataPaths paths_;
 };
 
 }  // namespace folio::finance

@@ -14,7 +14,13 @@
 #include "detail/http_metrics.hpp"
 #include "folio/api/server.hpp"
 #include "folio/auth/token_cache.hpp"
+#include "folio/cache/cache_service.hpp"
+#include "folio/cache/circuit_breaker.hpp"
+#include "folio/cache/redis_pool.hpp"
 #include "folio/db/pool.hpp"
+#include "folio/db/read_router.hpp"
+#include "folio/db/replica_manager.hpp"
+#include "folio/db/write_positions.hpp"
 #include "folio/finance/finance_repository.hpp"
 #include "folio/finance/reports_repository.hpp"
 #include "folio/obs/log.hpp"
@@ -38,6 +44,12 @@ struct Shared {
   // Set once before the workers serve; its loops run on routing_executor (worker 0).
   partitioning::PartitioningManager* routing = nullptr;
   boost::asio::any_io_executor routing_executor;
+  // Set once before the workers serve; its health loop runs on worker 0. Always present
+  // (with zero replicas it only says so).
+  db::ReplicaManager* replicas = nullptr;
+  std::unique_ptr<db::WritePositions> write_positions;
+  // Null when no Redis is configured.
+  std::unique_ptr<cache::CircuitBreaker> breaker;
   std::atomic<bool> routing_loaded{false};
   std::atomic<bool> shutting_down{false};
   std::atomic<int> open_connections{0};
@@ -60,6 +72,9 @@ struct Worker {
   db::Pool pool;
   // Readiness checks: one connection to the direct endpoint, opened on demand.
   std::optional<db::Pool> direct_pool;
+  std::unique_ptr<db::ReadRouter> reads;
+  std::unique_ptr<cache::RedisPool> redis;     // null: no cache
+  std::unique_ptr<cache::CacheService> cache;  // null: no cache
   std::unique_ptr<finance::FinanceRepository> finance;
   std::unique_ptr<finance::ReportsRepository> reports;
   HttpMetrics metrics;

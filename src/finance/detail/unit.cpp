@@ -1,11 +1,18 @@
 #include "detail/unit.hpp"
 
+#include <algorithm>
+#include <limits>
 #include <string>
 
+#include "folio/cache/cache_service.hpp"
 #include "folio/cutover/sync_failure.hpp"
 #include "folio/db/errors.hpp"
+#include "folio/db/lsn.hpp"
+#include "folio/db/read_router.hpp"
 #include "folio/db/retry.hpp"
+#include "folio/db/write_positions.hpp"
 #include "folio/finance/model.hpp"
+#include "folio/obs/log.hpp"
 #include "folio/obs/metrics.hpp"
 
 namespace folio::finance::detail {
@@ -38,6 +45,34 @@ obs::Counter& failures(std::string_view operation) {
   return obs::Registry::global().counter("folio_finance_unit_failures_total",
                                          "Finance repository units that ended in an error",
                                          {{"operation", std::string(operation)}});
+}
+
+// Where the primary's WAL has got to; after a commit returned, at or past its commit record.
+constexpr std::string_view kWalPositionSql = "SELECT pg_current_wal_lsn()::text";
+
+const obs::Logger& log() {
+  static const obs::Logger logger("finance");
+  return logger;
+}
+
+// The primary's current WAL position; on failure the largest position, which no replica
+// reaches, so the organization reads from the primary until the marker expires.
+asio::awaitable<db::Lsn> wal_position(db::Pool& pool) {
+  static obs::LogLimiter limiter(std::chrono::seconds(10));
+  std::string error;
+  try {
+    auto conn = co_await pool.acquire();
+    const auto result = co_await conn->execute(kWalPositionSql);
+    if (auto lsn = db::parse_lsn(result.scalar<std::string>())) co_return *lsn;
+    error = "unparseable WAL position";
+  } catch (const db::Error& e) {
+    error = e.what();
+  }
+  log().log_limited(limiter, obs::Level::kWarn,
+                    "could not read the WAL position after a write; the organization reads from "
+                    "the primary for a while",
+                    {{"error", error}});
+  co_return std::numeric_limits<db::Lsn>::max();
 }
 
 bool names(const db::Error& error, std::string_view constraint_suffix) {
@@ -104,6 +139,50 @@ asio::awaitable<std::vector<db::Result>> run_unit(db::Pool& pool, const Reposito
     if (auto invalid = invalid_value_for(e)) std::rethrow_exception(invalid);
     throw;
   }
+}
+
+}  // namespace folio::finance::detail
+
+namespace folio::finance::detail {
+
+asio::awaitable<std::vector<db::Result>> read_unit(db::Pool& pool, const DataPaths& paths,
+                                                   const RepositoryOptions& options,
+                                                   std::string_view operation, std::int64_t org,
+                                                   std::vector<db::Statement> statements) {
+  if (paths.router == nullptr) {
+    co_return co_await run_unit(pool, options, operation, org, Access::read, std::move(statements));
+  }
+  db::ReadPolicy policy;
+  if (paths.router->replicas_usable()) {
+    if (paths.positions != nullptr) policy.min_lsn = paths.positions->get(org);
+    if (paths.cache != nullptr) {
+      const cache::WritePosition shared = co_await paths.cache->write_position(org);
+      if (!shared.known) {
+        policy.primary_only = true;
+      } else if (shared.lsn) {
+        policy.min_lsn = std::max(policy.min_lsn.value_or(0), *shared.lsn);
+      }
+    }
+  }
+  auto body = [&](db::Pool& target) -> asio::awaitable<std::vector<db::Result>> {
+    co_return co_await run_unit(target, options, operation, org, Access::read, statements);
+  };
+  co_return co_await paths.router->read(policy, body);
+}
+
+asio::awaitable<std::vector<db::Result>> write_unit(db::Pool& pool, const DataPaths& paths,
+                                                    const RepositoryOptions& options,
+                                                    std::string_view operation, std::int64_t org,
+                                                    std::vector<db::Statement> statements) {
+  auto results =
+      co_await run_unit(pool, options, operation, org, Access::write, std::move(statements));
+  std::optional<db::Lsn> lsn;
+  if (paths.router != nullptr && paths.router->has_replicas()) {
+    lsn = co_await wal_position(pool);
+    if (paths.positions != nullptr) paths.positions->note(org, *lsn);
+  }
+  if (paths.cache != nullptr) co_await paths.cache->written(org, lsn);
+  co_return results;
 }
 
 }  // namespace folio::finance::detail

@@ -18,6 +18,7 @@
 #include "folio/db/connection.hpp"
 #include "folio/db/errors.hpp"
 #include "folio/db/pool.hpp"
+#include "folio/finance/data_paths.hpp"
 #include "folio/finance/finance_repository.hpp"
 
 namespace folio::finance::detail {
@@ -33,6 +34,25 @@ boost::asio::awaitable<std::vector<db::Result>> run_unit(db::Pool& pool,
                                                          std::string_view operation,
                                                          std::int64_t org, Access access,
                                                          std::vector<db::Statement> statements);
+
+// run_unit for a read that may be served by a replica (data_paths.hpp): looks up the
+// organization's latest write position (process-local and, with a cache, fleet-wide) only
+// when a replica is in rotation, then reads through the router.
+boost::asio::awaitable<std::vector<db::Result>> read_unit(db::Pool& pool, const DataPaths& paths,
+                                                          const RepositoryOptions& options,
+                                                          std::string_view operation,
+                                                          std::int64_t org,
+                                                          std::vector<db::Statement> statements);
+
+// run_unit for a write on the primary, then what it leaves behind for reads: the WAL
+// position (with replicas), the local marker, and the cache's version bump and shared marker.
+// Those never fail the write: if the position cannot be read, the organization reads from
+// the primary for the marker's lifetime.
+boost::asio::awaitable<std::vector<db::Result>> write_unit(db::Pool& pool, const DataPaths& paths,
+                                                           const RepositoryOptions& options,
+                                                           std::string_view operation,
+                                                           std::int64_t org,
+                                                           std::vector<db::Statement> statements);
 
 // The InvalidValue a CHECK violation of an entry or balance table stands for, chosen by the
 // constraint the message names; nullptr when it is not one of those.
