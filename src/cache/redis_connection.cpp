@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "detail/deadline.hpp"
+#include "detail/error_reply.hpp"
 #include "detail/tls.hpp"
 #include "folio/cache/errors.hpp"
 
@@ -41,11 +42,8 @@ std::string scrub(std::string text, const std::string& secret) {
   return text;
 }
 
-std::string error_code_word(const std::string& message) {
-  return message.substr(0, message.find(' '));
-}
-
-bool is_auth_error(const std::string& code) { return code == "NOAUTH" || code == "WRONGPASS"; }
+using detail::error_code_word;
+using detail::is_auth_error;
 
 std::string io_error_text(const boost::system::error_code& ec) {
   if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ||
@@ -317,12 +315,7 @@ void RedisConnection::mark_broken(std::string reason) noexcept {
 }
 
 void RedisConnection::throw_error_reply(std::string_view name, const Reply& reply) const {
-  const std::string& message = reply.error_message();
-  std::string code = error_code_word(message);
-  if (is_auth_error(code)) {
-    throw RedisAuthError(std::string(name) + " on " + address_ + " was refused: " + message);
-  }
-  throw RedisCommandError(std::move(code), std::string(name) + " on " + address_ + ": " + message);
+  detail::throw_error_reply(name, address_, reply);
 }
 
 }  // namespace folio::cache

@@ -1,14 +1,18 @@
 #include "folio/cache/redis_pool.hpp"
 
 #include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
 #include <exception>
+#include <stdexcept>
 #include <typeinfo>
 #include <utility>
 
+#include "detail/error_reply.hpp"
 #include "folio/cache/errors.hpp"
 
 namespace folio::cache {
@@ -24,6 +28,20 @@ void wake(asio::steady_timer& timer) noexcept {
   }
 }
 }  // namespace
+
+// Most commands one flusher sends in one pipeline: bounds a batch's size and its share of
+// command_timeout.
+constexpr std::size_t kMaxBatchCommands = 256;
+
+struct RedisPool::Unit {
+  Unit(const asio::any_io_executor& executor, std::vector<std::vector<std::string>> c)
+      : commands(std::move(c)), timer(executor, Clock::time_point::max()) {}
+  std::vector<std::vector<std::string>> commands;
+  std::vector<Reply> replies;
+  std::exception_ptr error;
+  bool done = false;
+  asio::steady_timer timer;  // cancelled when done
+};
 
 struct RedisPool::Waiter {
   Waiter(const asio::any_io_executor& executor, Clock::time_point deadline)
@@ -72,17 +90,96 @@ asio::awaitable<std::vector<Reply>> RedisPool::pipeline(
 }
 
 asio::awaitable<Reply> RedisPool::run_command(std::vector<std::string> args) {
-  co_return co_await with_connection([&args](RedisConnection& conn) -> asio::awaitable<Reply> {
-    return conn.command(std::span<const std::string>(args));
-  });
+  if (args.empty()) throw std::invalid_argument("empty Redis command");
+  std::string name = args.front();
+  std::vector<std::vector<std::string>> commands;
+  commands.push_back(std::move(args));
+  auto replies = co_await submit(std::move(commands));
+  if (replies.at(0).is_error())
+    detail::throw_error_reply(name, options_.config.address(), replies[0]);
+  co_return std::move(replies[0]);
 }
 
 asio::awaitable<std::vector<Reply>> RedisPool::run_pipeline(
     std::vector<std::vector<std::string>> commands) {
-  co_return co_await with_connection(
-      [&commands](RedisConnection& conn) -> asio::awaitable<std::vector<Reply>> {
-        return conn.pipeline(std::span<const std::vector<std::string>>(commands));
-      });
+  for (const auto& command : commands) {
+    if (command.empty()) throw std::invalid_argument("empty Redis command in a pipeline");
+  }
+  if (commands.empty()) co_return std::vector<Reply>{};
+  co_return co_await submit(std::move(commands));
+}
+
+asio::awaitable<std::vector<Reply>> RedisPool::submit(
+    std::vector<std::vector<std::string>> commands) {
+  // A queued call waits for a flusher to pick it up and for its batch's round trip: at most
+  // acquire_timeout + command_timeout, so a slow Redis costs a caller a bounded delay.
+  const auto limit = options_.acquire_timeout + options_.config.command_timeout;
+  auto unit = std::make_shared<Unit>(executor_, std::move(commands));
+  unit->timer.expires_after(limit);
+  queue_.push_back(unit);
+  if (flushers_ < options_.max_size) {
+    ++flushers_;
+    asio::co_spawn(executor_, flush(this, alive_), asio::detached);
+  }
+  // (The flusher may have finished the unit already: a cancel() before the wait wakes nobody.)
+  if (!unit->done) {
+    boost::system::error_code ec;
+    co_await unit->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    // Not done: the wait expired, or this caller was cancelled. The unit stays with its
+    // flusher (it is shared), which finishes it for nobody.
+    if (!unit->done && ec == asio::error::operation_aborted) {
+      throw boost::system::system_error(ec);
+    }
+    if (!unit->done) {
+      throw RedisConnectionError("Redis pool for " + options_.config.address() +
+                                 ": no reply within " + std::to_string(limit.count()) +
+                                 " ms (queued behind " + std::to_string(flushers_) +
+                                 " busy connections)");
+    }
+  }
+  if (unit->error) std::rethrow_exception(unit->error);
+  co_return std::move(unit->replies);
+}
+
+asio::awaitable<void> RedisPool::flush(RedisPool* pool, std::weak_ptr<void> alive) {
+  while (!alive.expired() && !pool->queue_.empty()) {
+    std::vector<std::shared_ptr<Unit>> batch;
+    std::vector<std::vector<std::string>> commands;
+    while (!pool->queue_.empty() &&
+           (batch.empty() ||
+            commands.size() + pool->queue_.front()->commands.size() <= kMaxBatchCommands)) {
+      batch.push_back(std::move(pool->queue_.front()));
+      pool->queue_.pop_front();
+      for (auto& command : batch.back()->commands) commands.push_back(std::move(command));
+    }
+    std::vector<Reply> replies;
+    std::exception_ptr error;
+    try {
+      replies = co_await pool->with_connection(
+          [&commands](RedisConnection& conn) -> asio::awaitable<std::vector<Reply>> {
+            return conn.pipeline(std::span<const std::vector<std::string>>(commands));
+          });
+    } catch (...) {
+      error = std::current_exception();
+    }
+    if (alive.expired()) co_return;
+    ++pool->stats_.batches;
+    pool->stats_.batched_calls += batch.size();
+    std::size_t next = 0;
+    for (auto& unit : batch) {
+      const std::size_t count = unit->commands.size();
+      if (error) {
+        unit->error = error;
+      } else {
+        unit->replies.assign(std::make_move_iterator(replies.begin() + next),
+                             std::make_move_iterator(replies.begin() + next + count));
+      }
+      next += count;
+      unit->done = true;
+      wake(unit->timer);
+    }
+  }
+  if (!alive.expired()) --pool->flushers_;
 }
 
 template <typename Op>
