@@ -56,7 +56,10 @@ psql "$DATABASE_DIRECT_URL" -XqAt -c "VACUUM ANALYZE" >/dev/null
 
 token=$("$folioctl" token create --admin --label bench --database-url "$DATABASE_DIRECT_URL")
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$server_bin" --listen "127.0.0.1:$port" --pool-size "$connections" --workers "$workers" \
+# The primary only and no cache: this measures the uncached path (bench/cache_bench.sh has
+# the replicas and the cache).
+REPLICA_URLS="" REDIS_URL="" \
+  "$server_bin" --listen "127.0.0.1:$port" --pool-size "$connections" --workers "$workers" \
   --log-level warn >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 100); do
