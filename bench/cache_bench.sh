@@ -78,7 +78,7 @@ start_server() {
 
 # run_wrk SCRIPT ORGS: requests/s of folio-server; non-2xx responses are reported.
 run_wrk() {
-  BENCH_ORGS=$2 BENCH_HOT_ORGS=$2 BENCH_TOKEN=$token wrk -t2 -c"$connections" -d"${seconds}s" \
+  BENCH_ORGS=$2 BENCH_TOKEN=$token wrk -t2 -c"$connections" -d"${seconds}s" \
     -s "bench/api/$1.lua" "http://127.0.0.1:$port" >"$work/wrk.txt"
   if grep -q 'Non-2xx' "$work/wrk.txt"; then echo "wrk $1: $(grep 'Non-2xx' "$work/wrk.txt")" >&2; fi
   awk '/^Requests\/sec/ {print $2}' "$work/wrk.txt"
@@ -92,9 +92,9 @@ redis_rps=$(awk '/^GET:/ {print $2}' "$work/redis.txt" | tail -n 1)
 
 echo "== cached P&L: folio-server with Redis, $hot hot organizations" >&2
 start_server "" "$REDIS_URL"
-BENCH_ORGS=$hot BENCH_HOT_ORGS=$hot BENCH_TOKEN=$token wrk -t1 -c4 -d2s -s bench/api/pnl_hot.lua \
+BENCH_ORGS=$hot BENCH_TOKEN=$token wrk -t1 -c4 -d2s -s bench/api/pnl_report.lua \
   "http://127.0.0.1:$port" >/dev/null
-cached=$(run_wrk pnl_hot "$hot")
+cached=$(run_wrk pnl_report "$hot")
 hits=$(metric 'folio_cache_requests_total{kind="pnl",result="hit"}')
 misses=$(metric 'folio_cache_requests_total{kind="pnl",result="miss"}')
 rss_kb=$(awk '/^VmHWM/ {print $2}' "/proc/$server_pid/status")
@@ -102,7 +102,7 @@ stop_server
 
 echo "== uncached P&L: the same requests, no Redis, primary only" >&2
 start_server "" ""
-uncached=$(run_wrk pnl_hot "$hot")
+uncached=$(run_wrk pnl_report "$hot")
 echo "== uncached P&L over all $orgs organizations: primary" >&2
 primary=$(run_wrk pnl_report "$orgs")
 stop_server

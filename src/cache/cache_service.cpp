@@ -41,16 +41,6 @@ obs::LogLimiter& invalidation_limiter() {
   return limiter;
 }
 
-std::string message_of(const std::exception_ptr& error) {
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    return e.what();
-  } catch (...) {
-    return "unknown error";
-  }
-}
-
 // Throws the first error reply of a pipeline as a RedisCommandError (a Redis answer: not a
 // breaker failure).
 void check_replies(const std::vector<Reply>& replies) {
@@ -204,7 +194,7 @@ asio::awaitable<std::optional<T>> CacheService::guarded(Op op, obs::Histogram& h
 void CacheService::log_failure(const std::exception_ptr& error) const {
   log().log_limited(failure_limiter(), obs::Level::kWarn,
                     "redis call failed; serving without the cache",
-                    {{"prefix", options_.prefix}, {"error", message_of(error)}});
+                    {{"prefix", options_.prefix}, {"error", obs::describe_exception(error)}});
 }
 
 asio::awaitable<CacheService::Outcome> CacheService::replay_pending() {

@@ -135,7 +135,7 @@ asio::awaitable<void> ReplicaManager::Impl::start(std::shared_ptr<Impl> self) {
     self->loop_active = false;
     self->loop_done.cancel();
     if (error)
-      self->log.error("replica health loop failed", {{"error", detail::describe_error(error)}});
+      self->log.error("replica health loop failed", {{"error", obs::describe_exception(error)}});
   };
   asio::co_spawn(self->strand, loop(self), asio::bind_executor(self->strand, std::move(done)));
 }
@@ -172,7 +172,7 @@ asio::awaitable<void> ReplicaManager::Impl::loop(std::shared_ptr<Impl> self) {
       error = std::current_exception();
     }
     if (error)
-      self->log.error("replica health round failed", {{"error", detail::describe_error(error)}});
+      self->log.error("replica health round failed", {{"error", obs::describe_exception(error)}});
   }
 }
 
@@ -224,7 +224,7 @@ asio::awaitable<void> ReplicaManager::Impl::round(bool first) {
   for (std::size_t i = 0; i < results.size(); ++i) {
     if (errors[i]) {  // not a server failure (those are values): e.g. out of memory
       results[i] = detail::ReplicaProbe{};
-      results[i].error = detail::describe_error(errors[i]);
+      results[i].error = obs::describe_exception(errors[i]);
       conns[i].reset();
     }
   }

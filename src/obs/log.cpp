@@ -240,4 +240,14 @@ bool Sampler::sample() {
   return ceil_div((k + 1) * per_million_) > ceil_div(k * per_million_);
 }
 
+std::string describe_exception(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "unknown error";
+  }
+}
+
 }  // namespace folio::obs

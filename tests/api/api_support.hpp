@@ -62,6 +62,17 @@ inline std::string create_token(const std::string& dsn, auth::Scope scope,
   });
 }
 
+// The value of the series (name with its labels, exactly as exposed) in an exposition;
+// nullopt when absent.
+inline std::optional<double> metric(const std::string& text, const std::string& series) {
+  std::size_t at = 0;
+  while ((at = text.find(series + " ", at)) != std::string::npos) {
+    if (at == 0 || text[at - 1] == '\n') return std::stod(text.substr(at + series.size() + 1));
+    at += series.size();
+  }
+  return std::nullopt;
+}
+
 // Scans (sequential + index) and rows inserted/updated/deleted of one logical table.
 struct TableActivity {
   std::int64_t reads = 0;

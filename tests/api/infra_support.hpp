@@ -24,17 +24,6 @@
 
 namespace folio::test {
 
-// The value of the series (name with its labels, exactly as exposed) in an exposition;
-// nullopt when absent.
-inline std::optional<double> metric(const std::string& text, const std::string& series) {
-  std::size_t at = 0;
-  while ((at = text.find(series + " ", at)) != std::string::npos) {
-    if (at == 0 || text[at - 1] == '\n') return std::stod(text.substr(at + series.size() + 1));
-    at += series.size();
-  }
-  return std::nullopt;
-}
-
 // A series of a running server, 0 when absent.
 inline double scrape(const ServerProcess& server, const std::string& series) {
   HttpClient http(server.host(), server.port(), std::chrono::seconds(10));

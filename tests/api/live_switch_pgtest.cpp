@@ -19,17 +19,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-// The value of the first series in an exposition whose line starts with `series` followed
-// by a space; nullopt when absent.
-std::optional<double> metric(const std::string& text, const std::string& series) {
-  std::size_t at = 0;
-  while ((at = text.find(series + " ", at)) != std::string::npos) {
-    if (at == 0 || text[at - 1] == '\n') return std::stod(text.substr(at + series.size() + 1));
-    at += series.size();
-  }
-  return std::nullopt;
-}
-
 struct Traffic {
   std::atomic<bool> stop{false};
   std::atomic<int> requests{0};

@@ -181,5 +181,44 @@ TEST(Replicas, ReadYourWritesWithAHealthyAndAPausedReplica) {
   EXPECT_EQ(server->stop(), 0);
 }
 
+// Two instances: org 1 writes through one and reads through the other, which has no local
+// record of the write and must learn its position from Redis. The replica's replay is paused,
+// so a read it served would miss the write, and the lag limit is long enough for the replica
+// to stay in rotation throughout.
+TEST(Replicas, ReadYourWritesAcrossInstancesThroughRedis) {
+  InfraStack stack;
+  const auto tokens = org_tokens(stack);
+  auto options = stack.options(true, true);
+  options.args = {"--replica-max-lag-ms", "60000"};
+  auto writer = stack.start(options);
+  auto reader_server = stack.start(options);
+  for (auto* server : {writer.get(), reader_server.get()}) {
+    ASSERT_TRUE(until_series(
+        *server, kInRotation, [](double v) { return v == 1; }, 10s));
+  }
+  HttpClient to_writer(writer->host(), writer->port());
+  HttpClient to_reader(reader_server->host(), reader_server->port());
+  run_sql(stack.value("REPLICA_HEALTH_URLS"), "SELECT pg_wal_replay_pause()");
+  int stale = 0;
+  for (int i = 0; i < 300; ++i) {
+    const auto created =
+        to_writer.request("POST", "/v1/orgs/1/revenues", tokens[1], revenue_today(5));
+    ASSERT_EQ(created.status, 201) << created.body;
+    const auto id = std::to_string(created.json().at("id").as_int64());
+    if (to_reader.request("GET", "/v1/orgs/1/revenues/" + id, tokens[1]).status != 200) ++stale;
+  }
+  EXPECT_EQ(stale, 0);
+  // The replica stayed in rotation and served others meanwhile: only org 1 was redirected.
+  EXPECT_EQ(scrape(*reader_server, kInRotation), 1.0);
+  EXPECT_GE(scrape(*reader_server, "folio_db_read_your_writes_redirects_total"), 300.0);
+  HttpClient other(reader_server->host(), reader_server->port());
+  const double replica_reads = scrape(*reader_server, kReplicaReads);
+  EXPECT_EQ(other.request("GET", pnl_target(2), tokens[2]).status, 200);
+  EXPECT_EQ(scrape(*reader_server, kReplicaReads), replica_reads + 1);
+  run_sql(stack.value("REPLICA_HEALTH_URLS"), "SELECT pg_wal_replay_resume()");
+  EXPECT_EQ(writer->stop(), 0);
+  EXPECT_EQ(reader_server->stop(), 0);
+}
+
 }  // namespace
 }  // namespace folio::test

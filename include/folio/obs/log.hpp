@@ -22,6 +22,7 @@
 #include <boost/json/object.hpp>
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,6 +40,10 @@ enum class Level { kDebug, kInfo, kWarn, kError };
 std::optional<Level> parse_level(std::string_view text);
 // The name written in the `level` field: "debug", "info", "warn", "error".
 std::string_view level_name(Level level);
+
+// The what() of the exception `error` holds, for a log field; "unknown error" when it is not
+// a std::exception.
+std::string describe_exception(const std::exception_ptr& error);
 
 // The process-wide minimum level (default info). Lines below it are dropped.
 void set_log_level(Level level);

@@ -8,6 +8,8 @@
 #include <optional>
 #include <variant>
 
+#include "folio/obs/log.hpp"
+
 namespace folio::db::detail {
 
 namespace {
@@ -56,7 +58,7 @@ asio::awaitable<Attempt<T>> with_deadline(asio::any_io_executor executor,
     } catch (...) {
       error = std::current_exception();
     }
-    if (error) out.error = describe_error(error);
+    if (error) out.error = obs::describe_exception(error);
     co_return out;
   };
   asio::steady_timer deadline(executor, timeout);
@@ -72,16 +74,6 @@ asio::awaitable<Attempt<T>> with_deadline(asio::any_io_executor executor,
 }
 
 }  // namespace
-
-std::string describe_error(const std::exception_ptr& error) {
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    return e.what();
-  } catch (...) {
-    return "unknown error";
-  }
-}
 
 asio::awaitable<ReplicaProbe> probe_replica(asio::any_io_executor executor,
                                             std::unique_ptr<Connection>& conn,

@@ -36,9 +36,6 @@ struct PrimaryProbe {
   std::string error;
 };
 
-// The message of an exception (what() or "unknown error").
-std::string describe_error(const std::exception_ptr& error);
-
 // Both never throw for server or network failures (they become `error`); `timeout` bounds
 // connect and query together. `conn` is replaced when null or broken and reset on failure.
 asio::awaitable<ReplicaProbe> probe_replica(asio::any_io_executor executor,
