@@ -29,8 +29,7 @@ done
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
 bench_folioctl
-server_bin=${FOLIO_SERVER:-build/release/apps/folio-server/folio-server}
-[ -x "$server_bin" ] || { echo "build folio-server first" >&2; exit 1; }
+bench_server
 
 bench_stack_up
 work=$(mktemp -d /tmp/folio-api-bench.XXXXXX)
@@ -43,22 +42,17 @@ cleanup() {
 trap cleanup EXIT
 
 echo "== data: $orgs organizations, 20 rows each over 12 months; full cutover" >&2
-"$folioctl" migrate --database-url "$DATABASE_DIRECT_URL" >/dev/null
-psql "$DATABASE_DIRECT_URL" -XqAt -c "TRUNCATE organizations, revenues, expenses, balances" \
-  -c "DROP TABLE IF EXISTS revenues_partitioned, expenses_partitioned, balances_partitioned CASCADE" \
-  -c "DELETE FROM partition_routing" -c "DELETE FROM backfill_progress" >/dev/null 2>&1 || true
-"$folioctl" seed --database-url "$DATABASE_URL" --orgs "$orgs" --rows-per-org 20 --months 12 \
-  --until 2026-10 --seed 7 >/dev/null
+bench_reseed "$orgs"
 scripts/switchover_to_partitioned.sh --yes --folioctl "$folioctl" \
   --database-url "$DATABASE_DIRECT_URL" >"$work/switchover.log" 2>&1 ||
   { cat "$work/switchover.log" >&2; exit 1; }
 psql "$DATABASE_DIRECT_URL" -XqAt -c "VACUUM ANALYZE" >/dev/null
 
 token=$("$folioctl" token create --admin --label bench --database-url "$DATABASE_DIRECT_URL")
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(bench_free_port)
 # The primary only and no cache: this measures the uncached path (bench/cache_bench.sh has
 # the replicas and the cache).
-REPLICA_URLS="" REDIS_URL="" \
+REPLICA_URLS="" REPLICA_HEALTH_URLS="" REDIS_URL="" \
   "$server_bin" --listen "127.0.0.1:$port" --pool-size "$connections" --workers "$workers" \
   --log-level warn >"$work/server.log" 2>&1 &
 server_pid=$!

@@ -31,3 +31,26 @@ bench_stack_up() {
 bench_stack_down() {
   [ -z "${own_stack:-}" ] || scripts/stack down --dir "$own_stack" >/dev/null
 }
+
+# Sets $server_bin: $FOLIO_SERVER, else the release build. Exits when it is missing.
+bench_server() {
+  server_bin=${FOLIO_SERVER:-build/release/apps/folio-server/folio-server}
+  [ -x "$server_bin" ] || { echo "build folio-server first" >&2; exit 1; }
+}
+
+# bench_reseed ORGS: the stack's folio database migrated, emptied (the partitioned side and
+# the cutover state too) and seeded with ORGS organizations x 20 rows over 12 months up to
+# 2026-10 (legacy tables; the same data on every run).
+bench_reseed() {
+  "$folioctl" migrate --database-url "$DATABASE_DIRECT_URL" >/dev/null
+  psql "$DATABASE_DIRECT_URL" -XqAt -c "TRUNCATE organizations, revenues, expenses, balances" \
+    -c "DROP TABLE IF EXISTS revenues_partitioned, expenses_partitioned, balances_partitioned CASCADE" \
+    -c "DELETE FROM partition_routing" -c "DELETE FROM backfill_progress" >/dev/null 2>&1 || true
+  "$folioctl" seed --database-url "$DATABASE_URL" --orgs "$1" --rows-per-org 20 --months 12 \
+    --until 2026-10 --seed 7 >/dev/null
+}
+
+# Prints a free loopback TCP port.
+bench_free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
