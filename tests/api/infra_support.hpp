@@ -64,6 +64,14 @@ inline std::string revenue_today(std::int64_t amount_cents) {
          R"(,"occurred_at":")" + utc_day() + R"(T12:00:00Z"})";
 }
 
+// Polls folio_replicas_in_rotation until it equals `replicas`; the time it took, or nullopt.
+inline std::optional<std::chrono::milliseconds> until_in_rotation(
+    const ServerProcess& server, double replicas, std::chrono::milliseconds timeout) {
+  return until_series(
+      server, "folio_replicas_in_rotation", [replicas](double v) { return v == replicas; },
+      timeout);
+}
+
 class InfraStack {
  public:
   // Migrates the stack's folio database and seeds `orgs` organizations (legacy tables).

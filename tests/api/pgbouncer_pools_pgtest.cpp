@@ -86,8 +86,7 @@ TEST(PgBouncer, PoolsStayWithinLimitsUnder200Connections) {
                   "--pool-acquire-timeout-ms",
                   "20000"};
   auto server = stack.start(options);
-  ASSERT_TRUE(until_series(
-      *server, "folio_replicas_in_rotation", [](double v) { return v == 1; }, 10s));
+  ASSERT_TRUE(until_in_rotation(*server, 1, 10s));
 
   Load load(*server, 200, [&tokens](HttpClient& http, int client, int i, std::string& why) {
     const std::int64_t org = 1 + (client * 7 + i) % 50;

@@ -84,8 +84,7 @@ TEST(Replicas, StoppedReplicaLeavesRotationWithoutFailedRequests) {
   auto options = stack.options(true, false);
   options.args = {"--statement-timeout-ms", "2000"};
   auto server = stack.start(options);
-  ASSERT_TRUE(until_series(
-      *server, kInRotation, [](double v) { return v == 1; }, 10s));
+  ASSERT_TRUE(until_in_rotation(*server, 1, 10s));
 
   Load load(*server, 8, reader(tokens));
   std::this_thread::sleep_for(1s);
@@ -93,15 +92,13 @@ TEST(Replicas, StoppedReplicaLeavesRotationWithoutFailedRequests) {
   EXPECT_GT(replica_reads_before, 0.0) << "reads should go to the replica while it is healthy";
 
   stack.stack().component("stop-replica");
-  const auto out = until_series(
-      *server, kInRotation, [](double v) { return v == 0; }, 10s);
+  const auto out = until_in_rotation(*server, 0, 10s);
   ASSERT_TRUE(out.has_value()) << "the stopped replica never left rotation";
   EXPECT_LE(out->count(), 3000) << "out of rotation after " << out->count() << " ms";
   std::this_thread::sleep_for(2s);  // reads keep going, now on the primary
 
   stack.stack().component("start-replica");
-  const auto back = until_series(
-      *server, kInRotation, [](double v) { return v == 1; }, 30s);
+  const auto back = until_in_rotation(*server, 1, 30s);
   ASSERT_TRUE(back.has_value()) << "the restarted replica never came back";
   const double replica_reads_back = scrape(*server, kReplicaReads);
   std::this_thread::sleep_for(1s);
@@ -144,8 +141,7 @@ TEST(Replicas, ReadYourWritesWithAHealthyAndAPausedReplica) {
   auto options = stack.options(true, false);
   options.args = {"--replica-max-lag-ms", "1000"};
   auto server = stack.start(options);
-  ASSERT_TRUE(until_series(
-      *server, kInRotation, [](double v) { return v == 1; }, 10s));
+  ASSERT_TRUE(until_in_rotation(*server, 1, 10s));
   HttpClient http(server->host(), server->port());
   const auto before =
       http.request("GET", "/v1/orgs/1/balances?from=" + utc_day() + "&to=" + utc_day(), tokens[1]);
@@ -165,15 +161,13 @@ TEST(Replicas, ReadYourWritesWithAHealthyAndAPausedReplica) {
   const auto paused_at = std::chrono::steady_clock::now();
   EXPECT_EQ(write_then_read(http, tokens[1], 500, expected), 0) << "stale reads, paused replica";
   // Writes went on, so the paused replica is over the 1 s lag limit by now or soon.
-  const auto out = until_series(
-      *server, kInRotation, [](double v) { return v == 0; }, 10s);
+  const auto out = until_in_rotation(*server, 0, 10s);
   ASSERT_TRUE(out.has_value()) << "the lagging replica never left rotation";
   EXPECT_LT(std::chrono::steady_clock::now() - paused_at, 30s);
   EXPECT_GT(scrape(*server, "folio_db_read_your_writes_redirects_total"), redirects_healthy);
 
   run_sql(stack.value("REPLICA_HEALTH_URLS"), "SELECT pg_wal_replay_resume()");
-  EXPECT_TRUE(until_series(
-      *server, kInRotation, [](double v) { return v == 1; }, 20s))
+  EXPECT_TRUE(until_in_rotation(*server, 1, 20s))
       << "the replica did not return after replay resumed";
   others.stop();
   EXPECT_EQ(others.failures(), 0) << others.first_failure();
@@ -193,8 +187,7 @@ TEST(Replicas, ReadYourWritesAcrossInstancesThroughRedis) {
   auto writer = stack.start(options);
   auto reader_server = stack.start(options);
   for (auto* server : {writer.get(), reader_server.get()}) {
-    ASSERT_TRUE(until_series(
-        *server, kInRotation, [](double v) { return v == 1; }, 10s));
+    ASSERT_TRUE(until_in_rotation(*server, 1, 10s));
   }
   HttpClient to_writer(writer->host(), writer->port());
   HttpClient to_reader(reader_server->host(), reader_server->port());

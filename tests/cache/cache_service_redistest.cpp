@@ -83,6 +83,23 @@ struct Cache {
   CacheService service;
 };
 
+// The stack's Redis behind a TCP forwarder the test can stop and start (Redis keeps its data),
+// and a Cache on it whose breaker opens at the first failure and probes after 100 ms.
+struct CacheBehindForwarder {
+  CacheBehindForwarder(asio::any_io_executor ex, const CacheOptions& options)
+      : forwarder(ex, stack_config().port),
+        cache(ex, options, pool_options(config_for(forwarder)),
+              {.failure_threshold = 1, .open_for = std::chrono::milliseconds(100)}) {}
+  static RedisConfig config_for(test::TcpForwarder& forwarder) {
+    forwarder.start();
+    auto config = stack_config();
+    config.port = forwarder.port();
+    return config;
+  }
+  test::TcpForwarder forwarder;
+  Cache cache;
+};
+
 double requests(const std::string& result) {
   return obs::Registry::global()
       .counter("folio_cache_requests_total", "Cache lookups by value kind and result.",
@@ -482,13 +499,10 @@ TEST(CacheServiceTest, OpenBreakerBypassesRedis) {
 // served: the pending bump is replayed first.
 TEST(CacheServiceTest, PendingInvalidationIsReplayedBeforeServing) {
   run([](asio::any_io_executor ex) -> asio::awaitable<void> {
-    const auto real = stack_config();
-    test::TcpForwarder forwarder(ex, real.port);
-    forwarder.start();
-    auto config = real;
-    config.port = forwarder.port();
     const auto options = cache_options();
-    Cache cache(ex, options, pool_options(config), {.failure_threshold = 1, .open_for = 100ms});
+    CacheBehindForwarder setup(ex, options);
+    auto& forwarder = setup.forwarder;
+    auto& cache = setup.cache;
     auto raw = co_await Raw::open(ex, options);
     int calls = 0;
     EXPECT_EQ(co_await cache.service.get_or_compute(8, kind(), "k", counting(calls, "v1")), "v1");
@@ -525,14 +539,11 @@ TEST(CacheServiceTest, PendingInvalidationIsReplayedBeforeServing) {
 // (every older value must expire first) and write positions are unknown for a while.
 TEST(CacheServiceTest, PendingOverflowBypassesAfterRecovery) {
   run([](asio::any_io_executor ex) -> asio::awaitable<void> {
-    const auto real = stack_config();
-    test::TcpForwarder forwarder(ex, real.port);
-    forwarder.start();
-    auto config = real;
-    config.port = forwarder.port();
     auto options = cache_options();
     options.max_pending_invalidations = 2;
-    Cache cache(ex, options, pool_options(config), {.failure_threshold = 1, .open_for = 100ms});
+    CacheBehindForwarder setup(ex, options);
+    auto& forwarder = setup.forwarder;
+    auto& cache = setup.cache;
     int calls = 0;
     co_await cache.service.get_or_compute(1, kind(), "k", counting(calls, "v1"));
     const double pending = pending_gauge();
