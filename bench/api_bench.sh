@@ -35,7 +35,7 @@ bench_stack_up
 work=$(mktemp -d /tmp/folio-api-bench.XXXXXX)
 server_pid=""
 cleanup() {
-  [ -z "$server_pid" ] || { kill -TERM "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null || true; }
+  [ -z "$server_pid" ] || { kill -TERM "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; }
   rm -rf "$work"
   bench_stack_down
 }

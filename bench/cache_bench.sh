@@ -36,7 +36,7 @@ bench_stack_up
 work=$(mktemp -d /tmp/folio-cache-bench.XXXXXX)
 server_pid=""
 stop_server() {
-  [ -z "$server_pid" ] || { kill -TERM "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null || true; }
+  [ -z "$server_pid" ] || { kill -TERM "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; }
   server_pid=""
 }
 cleanup() {
