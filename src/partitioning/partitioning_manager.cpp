@@ -42,31 +42,6 @@ std::size_t decision_index(Table table, Target target, Reason reason) {
 
 }  // namespace
 
-std::string_view to_string(Table table) {
-  switch (table) {
-    case Table::revenues:
-      return "revenues";
-    case Table::expenses:
-      return "expenses";
-    case Table::balances:
-      return "balances";
-  }
-  return "?";
-}
-
-std::string_view physical_name(Table table, Target target) {
-  const bool partitioned = target == Target::partitioned;
-  switch (table) {
-    case Table::revenues:
-      return partitioned ? "revenues_partitioned" : "revenues";
-    case Table::expenses:
-      return partitioned ? "expenses_partitioned" : "expenses";
-    case Table::balances:
-      return partitioned ? "balances_partitioned" : "balances";
-  }
-  throw std::invalid_argument("unknown table");
-}
-
 std::string_view to_string(Reason reason) {
   switch (reason) {
     case Reason::default_:
@@ -93,6 +68,8 @@ Decision decide(const RoutingSnapshot& snapshot, Table table, std::int64_t org,
     d.reason = Reason::default_;
   }
   d.table_name = physical_name(table, d.target);
+  static const auto kNoLayout = std::make_shared<const PartitionLayout>();
+  d.layout = kNoLayout;
   return d;
 }
 
@@ -142,6 +119,7 @@ struct PartitioningManager::State {
                  "1 when the fleet row routes to partitioned, 0 when to legacy or absent.");
     done.expires_at(asio::steady_timer::time_point::max());
     snapshot.store(std::make_shared<const RoutingSnapshot>());
+    layout.store(std::make_shared<const PartitionLayout>());
   }
 
   // Loads the table; installs and reports the snapshot. Returns true when it changed.
@@ -149,6 +127,8 @@ struct PartitioningManager::State {
     RoutingSnapshot fresh;
     try {
       fresh = co_await RoutingStore::load(*pool);
+      auto fresh_layout = std::make_shared<const PartitionLayout>(co_await load_layout(*pool));
+      layout.store(std::move(fresh_layout));
     } catch (...) {
       reload_failures->inc();
       throw;
@@ -260,6 +240,7 @@ struct PartitioningManager::State {
   obs::Sampler sampler;
   obs::LogLimiter limiter{std::chrono::seconds(10)};
   std::atomic<std::shared_ptr<const RoutingSnapshot>> snapshot;
+  std::atomic<std::shared_ptr<const PartitionLayout>> layout;
   std::atomic<bool> listening{false};
   std::atomic<bool> stopping{false};
   bool started = false;
@@ -319,7 +300,8 @@ asio::awaitable<void> PartitioningManager::stop() {
 
 Decision PartitioningManager::route(Table table, std::int64_t org) {
   const auto snap = state_->snapshot.load();
-  const Decision d = decide(*snap, table, org, options_.env_default);
+  Decision d = decide(*snap, table, org, options_.env_default);
+  if (d.target == Target::partitioned) d.layout = state_->layout.load();
   state_->decisions[decision_index(table, d.target, d.reason)]->inc();
   if (state_->sampler.sample()) {
     state_->log.info("routing decision", {{"table", std::string(to_string(table))},
@@ -337,6 +319,10 @@ Target PartitioningManager::route_query(Table table, std::int64_t org) {
 
 std::shared_ptr<const RoutingSnapshot> PartitioningManager::snapshot() const {
   return state_->snapshot.load();
+}
+
+std::shared_ptr<const PartitionLayout> PartitioningManager::layout() const {
+  return state_->layout.load();
 }
 
 bool PartitioningManager::listening() const noexcept { return state_->listening; }

@@ -5,6 +5,10 @@
 // (USE_PARTITIONED_TABLES). The snapshot lives in memory; route_query never touches the
 // database.
 //
+// The partition layout (months and hash modulus, layout.hpp) is reloaded with the routing,
+// so a month added by maintenance is named directly after the next reload and read through
+// the parent until then.
+//
 // Freshness: start() loads the table, then a listener keeps a direct (non-PgBouncer)
 // connection LISTENing on kRoutingChannel and reloads the snapshot on every notification, so
 // a running server follows a change within about a second. While that connection is down
@@ -37,16 +41,11 @@
 
 #include "folio/db/pool.hpp"
 #include "folio/obs/metrics.hpp"
+#include "folio/partitioning/layout.hpp"
 #include "folio/partitioning/routing_store.hpp"
+#include "folio/partitioning/table.hpp"
 
 namespace folio::partitioning {
-
-// The logical tables the services query. physical_name() gives the table to name in SQL.
-enum class Table { revenues, expenses, balances };
-
-std::string_view to_string(Table table);
-// "revenues" / "revenues_partitioned" and so on. The only place table names are built.
-std::string_view physical_name(Table table, Target target);
 
 enum class Reason { default_, fleet, pilot };
 std::string_view to_string(Reason reason);
@@ -55,6 +54,9 @@ struct Decision {
   Target target = Target::legacy;
   Reason reason = Reason::default_;
   std::string_view table_name;  // physical_name(table, target): static storage
+  // With target partitioned: the layout in force, to name the organization's leaves
+  // (PartitionLayout::source). Never null.
+  std::shared_ptr<const PartitionLayout> layout;
 };
 
 // Which rule decided for `org`: pilot row, fleet row or the default.
@@ -98,6 +100,8 @@ class PartitioningManager {
   Decision route(Table table, std::int64_t org);
 
   std::shared_ptr<const RoutingSnapshot> snapshot() const;
+  // The partition layout, reloaded with every routing reload (start, notification, poll).
+  std::shared_ptr<const PartitionLayout> layout() const;
   Target env_default() const noexcept { return options_.env_default; }
   bool listening() const noexcept;
 
