@@ -45,6 +45,7 @@ bench_reseed() {
   "$folioctl" migrate --database-url "$DATABASE_DIRECT_URL" >/dev/null
   psql "$DATABASE_DIRECT_URL" -XqAt -c "TRUNCATE organizations, revenues, expenses, balances" \
     -c "DROP TABLE IF EXISTS revenues_partitioned, expenses_partitioned, balances_partitioned CASCADE" \
+    -c "TRUNCATE revenues_locator, expenses_locator" \
     -c "DELETE FROM partition_routing" -c "DELETE FROM backfill_progress" >/dev/null 2>&1 || true
   "$folioctl" seed --database-url "$DATABASE_URL" --orgs "$1" --rows-per-org 20 --months 12 \
     --until 2026-10 --seed 7 >/dev/null

@@ -7,6 +7,7 @@
 
 #include "folio/db/errors.hpp"
 #include "folio/obs/log.hpp"
+#include "folio/partitioning/layout.hpp"
 
 namespace folio::cutover {
 
@@ -54,8 +55,11 @@ asio::awaitable<void> create_parent(db::Pool& pool, const TableSpec& spec, int m
       "CREATE TABLE {0}_default PARTITION OF {0} DEFAULT;"
       "ALTER TABLE {0}_default ADD CONSTRAINT {0}_no_month_partition CHECK (false);"
       // The services' row-level security (sql/migrations/0004_service_security.sql).
-      "SELECT folio_secure_table('{0}', 'org_id', 'SELECT, INSERT, UPDATE, DELETE');",
-      parent, spec.name, spec.partitioned_key, spec.time_column, kModulusTag, modulus);
+      "SELECT folio_secure_partitions('{0}');"
+      // Entries: the id -> month locator's trigger (sql/migrations/0005_entry_locator.sql).
+      "{6}",
+      parent, spec.name, spec.partitioned_key, spec.time_column, kModulusTag, modulus,
+      spec.keyed_by_id() ? fmt::format("SELECT folio_locator_install('{}');", spec.name) : "");
   std::vector<std::string> tables{std::string(spec.name)};
   co_await with_lock_retry(pool, "prepare " + parent, std::move(tables), locks,
                            [&](db::Transaction& tx) -> asio::awaitable<void> {
@@ -66,12 +70,11 @@ asio::awaitable<void> create_parent(db::Pool& pool, const TableSpec& spec, int m
 }  // namespace
 
 std::string month_partition_name(const TableSpec& spec, year_month month) {
-  return fmt::format("{}_y{:04d}m{:02d}", spec.partitioned, static_cast<int>(month.year()),
-                     static_cast<unsigned>(month.month()));
+  return partitioning::month_partition_name(spec.partitioned, month);
 }
 
 std::string leaf_partition_name(const TableSpec& spec, year_month month, int remainder) {
-  return fmt::format("{}_h{:02d}", month_partition_name(spec, month), remainder);
+  return partitioning::leaf_partition_name(spec.partitioned, month, remainder);
 }
 
 asio::awaitable<std::optional<int>> partitioned_modulus(db::Pool& pool) {
@@ -119,6 +122,8 @@ asio::awaitable<int> ensure_months(db::Pool& pool, const TableSpec& spec, year_m
           "REMAINDER {});",
           leaf_partition_name(spec, m, r), month_table, hash_modulus, r);
     }
+    // The services name leaves directly (partitioning/layout.hpp): each carries the policy.
+    build += fmt::format("SELECT folio_secure_partitions('{}');", month_table);
     {
       auto conn = co_await pool.acquire();
       co_await conn->execute_script(build);

@@ -5,6 +5,8 @@
 #include <array>
 #include <cstdint>
 
+#include "folio/partitioning/table.hpp"
+
 namespace folio::cutover {
 
 namespace {
@@ -35,6 +37,11 @@ const TableSpec* find_table(std::string_view name) {
     if (t.name == name) return &t;
   }
   return nullptr;
+}
+
+std::string_view locator_table(const TableSpec& spec) {
+  return partitioning::locator_name(spec.name == "revenues" ? partitioning::Table::revenues
+                                                            : partitioning::Table::expenses);
 }
 
 std::string row_hash_sql(std::string_view alias) {

@@ -35,6 +35,10 @@ std::span<const TableSpec> all_tables();
 // nullptr when `name` is not one of them.
 const TableSpec* find_table(std::string_view name);
 
+// The id -> month locator of an entry table's partitioned side (partitioning::locator_name).
+// REQUIRES: spec.keyed_by_id().
+std::string_view locator_table(const TableSpec& spec);
+
 // Order-independent hash of a whole row: sum it for a checksum of a set of rows. Both sides
 // have the same columns in the same order, so the same row hashes alike on either side.
 // `alias` is the table alias in the query. Run with TimeZone UTC and jit off.

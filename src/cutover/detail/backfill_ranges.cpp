@@ -1,5 +1,7 @@
 #include "backfill_ranges.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <optional>
 
@@ -92,13 +94,24 @@ asio::awaitable<std::string> copy_sql(db::Pool& pool, const TableSpec& spec) {
                            "AND attnum > 0 AND NOT attisdropped",
                            spec.name))
           .scalar<std::string>();
-  co_return "INSERT INTO " + std::string(spec.partitioned) + " (" + cols + ") SELECT " + cols +
-      " FROM " + std::string(spec.name) + " WHERE " + std::string(spec.range_column) +
-      " BETWEEN $1 AND $2 FOR SHARE ON CONFLICT DO NOTHING";
+  std::string copy = "INSERT INTO " + std::string(spec.partitioned) + " (" + cols + ") SELECT " +
+                     cols + " FROM " + std::string(spec.name) + " WHERE " +
+                     std::string(spec.range_column) +
+                     " BETWEEN $1 AND $2 FOR SHARE ON CONFLICT DO NOTHING";
+  if (!spec.keyed_by_id()) co_return copy;
+  // Entries: the copied rows' locator rows in the same statement (the preamble keeps the
+  // locator trigger quiet, or it does not fire at all), so the count is still the rows copied.
+  co_return fmt::format(
+      "WITH copied AS ({0} RETURNING id, org_id, occurred_at) "
+      "INSERT INTO {1} (id, org_id, month) SELECT id, org_id, "
+      "date_trunc('month', occurred_at AT TIME ZONE 'UTC')::date FROM copied "
+      "ON CONFLICT (id) DO UPDATE SET org_id = EXCLUDED.org_id, month = EXCLUDED.month",
+      copy, locator_table(spec));
 }
 
 asio::awaitable<std::string> batch_preamble(db::Pool& pool, bool skip_triggers) {
-  std::string script = std::string(kLocalSettings) + " " + std::string(kSyncGuardOnSql) + ";";
+  std::string script = std::string(kLocalSettings) + " " + std::string(kSyncGuardOnSql) +
+                       "; SELECT set_config('folio.locator_guard', 'on', true);";
   if (skip_triggers &&
       (co_await pool.query("SELECT has_parameter_privilege('session_replication_role', 'SET')"))
           .scalar<bool>()) {

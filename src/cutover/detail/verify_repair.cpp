@@ -39,6 +39,9 @@ struct RepairSql {
   std::string delete_stale[2];  // id tables only
   std::string upsert[2];        // into the side, from the other one
   std::string delete_absent[2];
+  // id tables: sets the key's locator row from the partitioned side as it now is (a write
+  // behind the triggers' back, which the repair corrects, may have left it wrong).
+  std::string relocate;
 };
 
 // Column lists come from the catalog (both sides have the legacy table's columns, in order).
@@ -107,8 +110,21 @@ asio::awaitable<RepairSql> build_sql(db::Pool& pool, const TableSpec& spec) {
       sql.delete_absent[i] = fmt::format("DELETE FROM {} t WHERE {}", table, key);
     }
   }
+  if (spec.keyed_by_id()) {
+    const auto locator = locator_table(spec);
+    sql.relocate = fmt::format(
+        "WITH now_at AS (SELECT id, org_id, date_trunc('month', occurred_at AT TIME ZONE "
+        "'UTC')::date AS month FROM {0} WHERE id = $1), "
+        "gone AS (DELETE FROM {1} l WHERE l.id = $1 AND NOT EXISTS (SELECT 1 FROM now_at)) "
+        "INSERT INTO {1} (id, org_id, month) SELECT id, org_id, month FROM now_at "
+        "ON CONFLICT (id) DO UPDATE SET org_id = EXCLUDED.org_id, month = EXCLUDED.month",
+        spec.partitioned, locator);
+  }
   co_return sql;
 }
+
+asio::awaitable<std::int64_t> repair_entry(db::Transaction& tx, const RepairSql& sql,
+                                           const Difference& d, Side source);
 
 // Makes the other side of one key equal to its source side. Returns rows written.
 asio::awaitable<std::int64_t> repair_key(db::Transaction& tx, const TableSpec& spec,
@@ -121,6 +137,17 @@ asio::awaitable<std::int64_t> repair_key(db::Transaction& tx, const TableSpec& s
     const auto& statement = found ? sql.upsert[at(other)] : sql.delete_absent[at(other)];
     co_return (co_await tx.query(statement, d.key.first, day)).affected_rows();
   }
+  const std::int64_t id = d.key.first;
+  written += co_await repair_entry(tx, sql, d, source);
+  co_await tx.execute(sql.relocate, db::Params::of(id));
+  co_return written;
+}
+
+// repair_key for an entry table, before its locator row is set.
+asio::awaitable<std::int64_t> repair_entry(db::Transaction& tx, const RepairSql& sql,
+                                           const Difference& d, Side source) {
+  const Side other = other_side(source);
+  std::int64_t written = 0;
   const std::int64_t id = d.key.first;
   std::vector<std::int64_t> orgs;
   for (const auto& org : {d.legacy_org, d.partitioned_org}) {
