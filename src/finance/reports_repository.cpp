@@ -4,6 +4,7 @@
 
 #include <utility>
 
+#include "detail/relations.hpp"
 #include "detail/unit.hpp"
 #include "detail/validate.hpp"
 
@@ -19,7 +20,7 @@ using partitioning::Table;
 std::string pnl_sql(std::string_view balances, Granularity granularity) {
   const bool by_day = granularity == Granularity::day;
   return fmt::format(
-      "WITH b AS (SELECT balance_date, revenue_cents, expense_cents, net_cents FROM {0}"
+      "WITH b AS (SELECT balance_date, revenue_cents, expense_cents, net_cents FROM {0} AS src"
       " WHERE org_id = $1::bigint AND balance_date BETWEEN $2::date AND $3::date)"
       " SELECT p.period::date, coalesce(sum(b.revenue_cents), 0)::bigint,"
       " coalesce(sum(b.expense_cents), 0)::bigint, coalesce(sum(b.net_cents), 0)::bigint"
@@ -33,19 +34,20 @@ std::string pnl_sql(std::string_view balances, Granularity granularity) {
 
 std::string categories_sql(std::string_view entries) {
   return fmt::format(
-      "SELECT category, sum(amount_cents)::bigint AS amount, count(*) AS entries FROM {0}"
+      "SELECT category, sum(amount_cents)::bigint AS amount, count(*) AS entries FROM {0} AS src"
       " WHERE org_id = $1::bigint AND occurred_at >= $2::timestamptz"
       " AND occurred_at < $3::timestamptz"
       " GROUP BY category ORDER BY amount DESC, category COLLATE \"C\"",
       entries);
 }
 
-// The opening balance (all net before $2) plus the running sum of the days of the range.
-std::string history_sql(std::string_view balances) {
+// The opening balance (all net before $2, read from `before`) plus the running sum of the
+// days of the range (read from `range`).
+std::string history_sql(std::string_view before, std::string_view range) {
   return fmt::format(
-      "WITH opening AS (SELECT coalesce(sum(net_cents), 0) AS cents FROM {0}"
+      "WITH opening AS (SELECT coalesce(sum(net_cents), 0) AS cents FROM {0} AS src"
       " WHERE org_id = $1::bigint AND balance_date < $2::date),"
-      " b AS (SELECT balance_date, net_cents FROM {0}"
+      " b AS (SELECT balance_date, net_cents FROM {1} AS src"
       " WHERE org_id = $1::bigint AND balance_date BETWEEN $2::date AND $3::date)"
       " SELECT p.day::date, coalesce(b.net_cents, 0)::bigint,"
       " ((SELECT cents FROM opening) + sum(coalesce(b.net_cents, 0)) OVER (ORDER BY p.day))"
@@ -53,7 +55,7 @@ std::string history_sql(std::string_view balances) {
       " FROM generate_series($2::date::timestamp, $3::date::timestamp, interval '1 day')"
       " AS p (day)"
       " LEFT JOIN b ON b.balance_date = p.day::date ORDER BY p.day",
-      balances);
+      before, range);
 }
 
 std::vector<db::Statement> one(std::string sql, db::Params params) {
@@ -72,8 +74,11 @@ asio::awaitable<std::vector<PnlRow>> ReportsRepository::profit_and_loss(std::int
                                                                         Day to,
                                                                         Granularity granularity) {
   detail::check_range(from, to, true);
-  auto statements = one(pnl_sql(routing_.route(Table::balances, org).table_name, granularity),
-                        db::Params::of(org, from, to));
+  auto statements =
+      one(pnl_sql(detail::read_source(routing_, Table::balances, org, partitioning::month_of(from),
+                                      partitioning::month_of(to)),
+                  granularity),
+          db::Params::of(org, from, to));
   const auto results =
       co_await detail::read_unit(pool_, paths_, options_, "pnl", org, std::move(statements));
   std::vector<PnlRow> out;
@@ -96,7 +101,9 @@ asio::awaitable<std::vector<CategoryRow>> ReportsRepository::categories(std::int
   const Timestamp end =
       std::chrono::time_point_cast<std::chrono::microseconds>(to + std::chrono::days(1));
   auto statements =
-      one(categories_sql(routing_.route(table, org).table_name), db::Params::of(org, start, end));
+      one(categories_sql(detail::read_source(routing_, table, org, partitioning::month_of(from),
+                                             partitioning::month_of(to))),
+          db::Params::of(org, start, end));
   const auto results =
       co_await detail::read_unit(pool_, paths_, options_, "categories", org, std::move(statements));
   std::vector<CategoryRow> out;
@@ -113,8 +120,12 @@ asio::awaitable<std::vector<BalanceHistoryRow>> ReportsRepository::balance_histo
                                                                                    Day from,
                                                                                    Day to) {
   detail::check_range(from, to, true);
-  auto statements = one(history_sql(routing_.route(Table::balances, org).table_name),
-                        db::Params::of(org, from, to));
+  const auto first = partitioning::month_of(from);
+  auto statements = one(
+      history_sql(
+          detail::read_source(routing_, Table::balances, org, detail::kFirstMonth, first),
+          detail::read_source(routing_, Table::balances, org, first, partitioning::month_of(to))),
+      db::Params::of(org, from, to));
   const auto results = co_await detail::read_unit(pool_, paths_, options_, "balance_history", org,
                                                   std::move(statements));
   std::vector<BalanceHistoryRow> out;

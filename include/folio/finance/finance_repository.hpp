@@ -10,7 +10,10 @@
 //
 // Each call is one round trip: its statements go out as one pipeline, which the server runs
 // as one implicit transaction (all or nothing), in UTC, under options.statement_timeout.
-// A write and its balance adjustment are one statement.
+// A write and its balance adjustment are one statement. On the partitioned side, calls name
+// the organization's leaves of the months they touch (partitioning::PartitionLayout), and an
+// update or delete by id first reads the entry's month from the locator (a second round
+// trip; docs/decisions/0004-partition-layout-and-access-path.md).
 //
 // Every revenue/expense write adjusts that day's balances row (and the old day's, when an
 // update moves the amount or the day) in the same transaction. Deadlocks and serialization

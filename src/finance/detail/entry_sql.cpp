@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "folio/partitioning/table.hpp"
+
 namespace folio::finance::detail {
 namespace {
 
@@ -40,6 +42,10 @@ constexpr std::string_view kDay = "(occurred_at AT TIME ZONE 'UTC')::date";
 
 }  // namespace
 
+partitioning::Table entry_table(EntryKind kind) {
+  return kind == EntryKind::revenue ? partitioning::Table::revenues : partitioning::Table::expenses;
+}
+
 Entry decode_entry(const db::Row& row, EntryKind kind, int first) {
   Entry e;
   e.id = row.get<std::int64_t>(first);
@@ -57,7 +63,7 @@ Entry decode_entry(const db::Row& row, EntryKind kind, int first) {
   return e;
 }
 
-std::string create_sql(EntryKind kind, Tables tables) {
+std::string create_sql(EntryKind kind, const Tables& tables) {
   const bool expense = kind == EntryKind::expense;
   return fmt::format(
       "WITH org AS (SELECT currency::text AS currency FROM organizations WHERE id = $1::bigint),"
@@ -75,12 +81,22 @@ std::string create_sql(EntryKind kind, Tables tables) {
       kDay, balance_upsert(kind, tables.balances, false));
 }
 
-std::string get_sql(EntryKind kind, Tables tables) {
+std::string get_sql(EntryKind kind, const Tables& tables) {
   return fmt::format("SELECT {1} FROM {0} AS e WHERE e.org_id = $1::bigint AND e.id = $2::bigint",
                      tables.entries, columns(kind, "e"));
 }
 
-std::string list_sql(EntryKind kind, Tables tables, bool after_cursor) {
+std::string get_located_sql(EntryKind kind) {
+  return fmt::format("SELECT {1} FROM {0}($1::bigint, $2::bigint, $3::int) AS e",
+                     partitioning::by_id_function(entry_table(kind)), columns(kind, "e"));
+}
+
+std::string locate_sql(EntryKind kind) {
+  return fmt::format("SELECT month FROM {} WHERE org_id = $1::bigint AND id = $2::bigint",
+                     partitioning::locator_name(entry_table(kind)));
+}
+
+std::string list_sql(EntryKind kind, const Tables& tables, bool after_cursor) {
   // The plain occurred_at bound beside the row comparison lets an index on (org_id,
   // occurred_at) start at the cursor.
   return fmt::format(
@@ -94,7 +110,7 @@ std::string list_sql(EntryKind kind, Tables tables, bool after_cursor) {
                    : "");
 }
 
-std::string update_sql(EntryKind kind, Tables tables) {
+std::string update_sql(EntryKind kind, const Tables& tables) {
   const bool expense = kind == EntryKind::expense;
   // The FOR UPDATE subquery yields the row's values before the update (RETURNING shows only
   // the new ones); locking it first makes both the latest committed version.
@@ -108,9 +124,9 @@ std::string update_sql(EntryKind kind, Tables tables) {
       " occurred_at = CASE WHEN $9::boolean THEN $10::timestamptz ELSE e.occurred_at END,"
       " description = CASE WHEN $11::boolean THEN $12::text ELSE e.description END,{1}"
       " updated_at = now()"
-      " FROM (SELECT id, amount_cents, occurred_at FROM {0}"
-      " WHERE org_id = $1::bigint AND id = $2::bigint FOR UPDATE) AS old"
-      " WHERE e.org_id = $1::bigint AND e.id = old.id"
+      " FROM (SELECT id, amount_cents, occurred_at FROM {0} AS e"
+      " WHERE e.org_id = $1::bigint AND e.id = $2::bigint{6} FOR UPDATE) AS old"
+      " WHERE e.org_id = $1::bigint AND e.id = old.id{6}"
       " AND (NOT $7::boolean OR $8::text = (SELECT currency FROM org))"
       " RETURNING {2}, old.amount_cents AS old_amount, old.occurred_at AS old_occurred_at),"
       " delta AS ("
@@ -124,22 +140,23 @@ std::string update_sql(EntryKind kind, Tables tables) {
       expense ? " vendor = CASE WHEN $13::boolean THEN $14::text ELSE e.vendor END," : "",
       columns(kind, "e"), kDay, balance_upsert(kind, tables.balances, true),
       "upd.id, upd.org_id, upd.category, upd.amount_cents, upd.currency, upd.occurred_at,"
-      " upd.description, upd.vendor, upd.created_at, upd.updated_at");
+      " upd.description, upd.vendor, upd.created_at, upd.updated_at",
+      tables.entry_filter);
 }
 
-std::string delete_sql(EntryKind kind, Tables tables) {
+std::string delete_sql(EntryKind kind, const Tables& tables) {
   return fmt::format(
-      "WITH del AS (DELETE FROM {0} WHERE org_id = $1::bigint AND id = $2::bigint"
+      "WITH del AS (DELETE FROM {0} AS e WHERE e.org_id = $1::bigint AND e.id = $2::bigint{3}"
       " RETURNING org_id, occurred_at, amount_cents),"
       " delta AS (SELECT org_id, {1} AS d, -amount_cents AS amount FROM del),"
       " {2}"
       " SELECT count(*) FROM del",
-      tables.entries, kDay, balance_upsert(kind, tables.balances, false));
+      tables.entries, kDay, balance_upsert(kind, tables.balances, false), tables.entry_filter);
 }
 
-std::string balances_sql(Tables tables) {
+std::string balances_sql(const Tables& tables) {
   return fmt::format(
-      "SELECT balance_date, revenue_cents, expense_cents, net_cents FROM {0}"
+      "SELECT balance_date, revenue_cents, expense_cents, net_cents FROM {0} AS src"
       " WHERE org_id = $1::bigint AND balance_date BETWEEN $2::date AND $3::date"
       " ORDER BY balance_date",
       tables.balances);
