@@ -113,6 +113,10 @@ VerifySql::VerifySql(const TableSpec& spec, int hash_modulus, bool with_since) :
                   "SELECT t.tableoid::int8 AS leaf, count(*) AS rows, sum({0})::text AS checksum "
                   "FROM {1} t WHERE t.org_id BETWEEN $1 AND $2{2} GROUP BY 1",
                   hash, table, since_filter);
+    chunk_total_[i] = fmt::format(
+        "SELECT count(*) AS rows, coalesce(sum({0}), 0)::text AS checksum FROM {1} t "
+        "WHERE t.org_id BETWEEN $1 AND $2{2}",
+        hash, table, since_filter);
     probe_[i] = fmt::format(
         "SELECT (t.org_id > $3)::int AS half, count(*) AS rows, sum({0})::text AS checksum "
         "FROM {1} t WHERE t.org_id BETWEEN $1 AND $2 AND t.{2} >= $4::{3} AND t.{2} < $5::{3} "

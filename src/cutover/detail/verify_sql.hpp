@@ -71,6 +71,8 @@ class VerifySql {
   // $1, $2 org range [, $3 since] -> key bigint, rows bigint, checksum text; the key is a
   // cell key (cell_of_key) on the legacy side, the leaf's oid on the partitioned side.
   const std::string& chunk(Side side) const { return chunk_[index(side)]; }
+  // $1 org from, $2 org to (and $3 since): one row, the rows and checksum of the whole range.
+  const std::string& chunk_total(Side side) const { return chunk_total_[index(side)]; }
   // -> leaf oid bigint, month date, remainder int for every leaf of the partitioned table.
   const std::string& leaf_cells() const { return leaf_cells_; }
   // $1, $2 org range, $3 mid, $4/$5 time window, $6 bucket -> half int (0: org <= mid,
@@ -98,6 +100,7 @@ class VerifySql {
 
   const TableSpec* spec_;
   std::string chunk_[2];
+  std::string chunk_total_[2];
   std::string probe_[2];
   std::string leaf_diff_;
   std::string leaf_cells_;
