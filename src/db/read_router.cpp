@@ -15,6 +15,15 @@ obs::Counter& reads(const char* target) {
       {{"target", target}});
 }
 
+obs::Counter& guarded(const char* result) {
+  return obs::Registry::global().counter(
+      "folio_db_guarded_reads_total",
+      "Replica reads sent before the replica was known to have replayed the organization's "
+      "latest write, by what the read's own check on the replica found (rejected: rerun on "
+      "the primary)",
+      {{"result", result}});
+}
+
 const obs::Logger& log() {
   static const obs::Logger logger("db.reads");
   return logger;
@@ -34,18 +43,46 @@ ReadRouter::ReadRouter(Pool& primary, std::vector<std::unique_ptr<Pool>> replica
       redirects_(obs::Registry::global().counter(
           "folio_db_read_your_writes_redirects_total",
           "Reads sent to the primary because no replica in rotation had replayed the "
-          "organization's latest write")) {
+          "organization's latest write")),
+      guard_confirmed_(guarded("confirmed")),
+      guard_rejected_(guarded("rejected")) {
   const std::size_t configured = manager_ != nullptr ? manager_->size() : 0;
   if (replicas_.size() != configured) {
     throw std::invalid_argument("ReadRouter: one pool per configured replica is required");
   }
 }
 
-std::optional<std::size_t> ReadRouter::choose(const ReadPolicy& policy) {
-  if (manager_ == nullptr || policy.primary_only) return std::nullopt;
-  const ReplicaChoice choice = manager_->choose(policy.min_lsn);
+ReadRouter::Route ReadRouter::choose(const ReadPolicy& policy) {
+  Route route;
+  if (manager_ == nullptr || policy.primary_only) return route;
+  const ReplicaChoice choice = manager_->choose(policy.min_lsn, Unconfirmed::allow);
   if (choice.reason == ReplicaChoiceReason::not_caught_up) redirects_.inc();
-  return choice.replica;
+  route.replica = choice.replica;
+  route.generation = choice.generation;
+  if (choice.reason == ReplicaChoiceReason::unconfirmed && policy.min_lsn) {
+    route.guard = ReadGuard(*policy.min_lsn);
+  }
+  return route;
+}
+
+void ReadRouter::served_by_replica(const Route& route, const ReadGuard& guard) {
+  replica_reads_.inc();
+  if (!guard.required()) return;
+  guard_confirmed_.inc();
+  observe(route, guard);
+}
+
+void ReadRouter::rejected_by_replica(const Route& route, const ReadGuard& guard) {
+  redirects_.inc();
+  guard_rejected_.inc();
+  observe(route, guard);
+}
+
+void ReadRouter::observe(const Route& route, const ReadGuard& guard) {
+  const auto& answer = guard.answer();
+  if (!answer || !answer->in_recovery || !answer->replay_lsn) return;
+  manager_->observe_replay(*route.replica, route.generation, *answer->replay_lsn,
+                           answer->replay_paused);
 }
 
 void ReadRouter::replica_failed(std::size_t replica, std::exception_ptr failure) {

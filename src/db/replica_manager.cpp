@@ -1,5 +1,6 @@
 #include "folio/db/replica_manager.hpp"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <boost/asio/bind_executor.hpp>
@@ -15,6 +16,7 @@
 #include <mutex>
 #include <utility>
 
+#include "detail/replica_choice.hpp"
 #include "detail/replica_metrics.hpp"
 #include "detail/replica_probe.hpp"
 #include "detail/replica_rotation.hpp"
@@ -31,9 +33,23 @@ constexpr std::chrono::seconds kPrimaryLogPeriod{30};
 
 // What choose() reads: the replicas in rotation, rebuilt after every change.
 struct Snapshot {
+  explicit Snapshot(std::uint64_t gen) : generation(gen) {}
+
+  const std::uint64_t generation;  // counts the snapshots published
   std::vector<ReplicaCandidate> candidates;
-  std::vector<Lsn> replay_lsn;  // parallel to candidates
+  std::vector<detail::ReplayView> checked;  // parallel to candidates: the last health check
+  // Parallel to candidates, raised by reads' guards (observe_replay) while this snapshot is
+  // the current one; sized once, before the snapshot is published.
+  std::unique_ptr<std::atomic<Lsn>[]> observed_lsn;
+  std::unique_ptr<std::atomic<bool>[]> observed_paused;
 };
+
+// Raises `target` to `value` (never lowers it).
+void raise_to(std::atomic<Lsn>& target, Lsn value) noexcept {
+  Lsn seen = target.load(std::memory_order_relaxed);
+  while (seen < value && !target.compare_exchange_weak(seen, value, std::memory_order_relaxed)) {
+  }
+}
 
 double seconds(std::chrono::microseconds d) { return static_cast<double>(d.count()) / 1e6; }
 double seconds(std::chrono::milliseconds d) { return static_cast<double>(d.count()) / 1e3; }
@@ -59,7 +75,7 @@ struct ReplicaManager::Impl {
       statuses.push_back(std::move(s));
     }
     rotation.resize(options.replicas.size());
-    snapshot.store(std::make_shared<const Snapshot>());
+    snapshot.store(std::make_shared<const Snapshot>(0));
   }
 
   static asio::awaitable<void> start(std::shared_ptr<Impl> self);
@@ -108,6 +124,7 @@ struct ReplicaManager::Impl {
   mutable std::mutex mu;
   std::vector<ReplicaStatus> statuses;          // GUARDED_BY(mu)
   std::vector<detail::RotationState> rotation;  // GUARDED_BY(mu)
+  std::uint64_t generation = 0;                 // GUARDED_BY(mu), of the last snapshot
 
   std::atomic<std::shared_ptr<const Snapshot>> snapshot;  // written under mu
 };
@@ -294,15 +311,18 @@ void ReplicaManager::Impl::report_transition(std::size_t i, detail::Transition t
 }
 
 void ReplicaManager::Impl::publish_locked() {
-  auto next = std::make_shared<Snapshot>();
+  auto next = std::make_shared<Snapshot>(++generation);
   for (std::size_t i = 0; i < statuses.size(); ++i) {
     const auto& s = statuses[i];
     metrics[i].publish(s);
     if (s.in_rotation) {
       next->candidates.push_back(ReplicaCandidate{i, s.rtt});
-      next->replay_lsn.push_back(s.replay_lsn);
+      next->checked.push_back(detail::ReplayView{s.replay_lsn, s.replay_paused});
     }
   }
+  // Value-initialized: 0 and false.
+  next->observed_lsn = std::make_unique<std::atomic<Lsn>[]>(next->candidates.size());
+  next->observed_paused = std::make_unique<std::atomic<bool>[]>(next->candidates.size());
   set_metrics.configured.set(static_cast<double>(statuses.size()));
   set_metrics.in_rotation.set(static_cast<double>(next->candidates.size()));
   snapshot.store(std::move(next), std::memory_order_release);
@@ -344,33 +364,63 @@ const std::vector<ReplicaEndpoint>& ReplicaManager::replicas() const noexcept {
   return impl_->options.replicas;
 }
 
-ReplicaChoice ReplicaManager::choose(std::optional<Lsn> min_lsn) const {
+ReplicaChoice ReplicaManager::choose(std::optional<Lsn> min_lsn, Unconfirmed unconfirmed) const {
   if (impl_->options.replicas.empty()) return {std::nullopt, ReplicaChoiceReason::no_replicas};
   const std::shared_ptr<const Snapshot> snap = impl_->snapshot.load(std::memory_order_acquire);
   std::span<const ReplicaCandidate> candidates = snap->candidates;
-  if (candidates.empty()) return {std::nullopt, ReplicaChoiceReason::none_in_rotation};
+  if (candidates.empty()) {
+    return {std::nullopt, ReplicaChoiceReason::none_in_rotation, snap->generation};
+  }
 
+  bool confirmed = true;
   std::array<ReplicaCandidate, kInlineCandidates> inline_buffer;
+  std::array<detail::ReplayView, kInlineCandidates> inline_views;
   std::vector<ReplicaCandidate> heap_buffer;  // only past kInlineCandidates in rotation
+  std::vector<detail::ReplayView> heap_views;
   if (min_lsn) {
     ReplicaCandidate* out = inline_buffer.data();
+    detail::ReplayView* views = inline_views.data();
     if (candidates.size() > inline_buffer.size()) {
       heap_buffer.resize(candidates.size());
+      heap_views.resize(candidates.size());
       out = heap_buffer.data();
+      views = heap_views.data();
     }
-    std::size_t n = 0;
     for (std::size_t i = 0; i < candidates.size(); ++i) {
-      if (snap->replay_lsn[i] >= *min_lsn) out[n++] = candidates[i];
+      views[i].replay_lsn = std::max(snap->checked[i].replay_lsn,
+                                     snap->observed_lsn[i].load(std::memory_order_relaxed));
+      views[i].replay_paused = snap->checked[i].replay_paused ||
+                               snap->observed_paused[i].load(std::memory_order_relaxed);
     }
-    if (n == 0) return {std::nullopt, ReplicaChoiceReason::not_caught_up};
-    candidates = std::span<const ReplicaCandidate>(out, n);
+    const detail::Eligible eligible = detail::eligible_replicas(
+        candidates, std::span<const detail::ReplayView>(views, candidates.size()), min_lsn,
+        unconfirmed, out);
+    if (eligible.count == 0) {
+      return {std::nullopt, ReplicaChoiceReason::not_caught_up, snap->generation};
+    }
+    confirmed = eligible.confirmed;
+    candidates = std::span<const ReplicaCandidate>(out, eligible.count);
   }
   const std::size_t pick = impl_->policy->pick(candidates);
-  return {candidates[pick < candidates.size() ? pick : 0].index, ReplicaChoiceReason::replica};
+  return {candidates[pick < candidates.size() ? pick : 0].index,
+          confirmed ? ReplicaChoiceReason::replica : ReplicaChoiceReason::unconfirmed,
+          snap->generation};
 }
 
 bool ReplicaManager::any_in_rotation() const noexcept {
   return !impl_->snapshot.load(std::memory_order_acquire)->candidates.empty();
+}
+
+void ReplicaManager::observe_replay(std::size_t index, std::uint64_t generation, Lsn replay_lsn,
+                                    bool replay_paused) noexcept {
+  const std::shared_ptr<const Snapshot> snap = impl_->snapshot.load(std::memory_order_acquire);
+  if (snap->generation != generation) return;
+  for (std::size_t i = 0; i < snap->candidates.size(); ++i) {
+    if (snap->candidates[i].index != index) continue;
+    raise_to(snap->observed_lsn[i], replay_lsn);
+    if (replay_paused) snap->observed_paused[i].store(true, std::memory_order_relaxed);
+    return;
+  }
 }
 
 void ReplicaManager::report_failure(std::size_t index, std::string_view error) {

@@ -1,17 +1,22 @@
-// Replica selection without a database: the policies, WAL positions, REPLICA_URLS parsing
-// and the rotation rules of the ReplicaManager.
+// Replica selection without a database: the policies, WAL positions, REPLICA_URLS parsing,
+// the rotation rules of the ReplicaManager, which replicas a read may use, and the verdict of
+// a replica read's guard.
 #include "folio/db/selection_policy.hpp"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <limits>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 #include <vector>
 
+#include "../../src/db/detail/replica_choice.hpp"
 #include "../../src/db/detail/replica_rotation.hpp"
 #include "folio/db/lsn.hpp"
+#include "folio/db/read_guard.hpp"
 #include "folio/db/replica_manager.hpp"
 
 namespace folio::db {
@@ -348,6 +353,99 @@ TEST(ReplayLag, FromPrimarySamplesIsTheAgeOfTheOldestPositionNotYetReplayed) {
   samples.add(t0 + seconds(40), 1800);
   EXPECT_DOUBLE_EQ(samples.lag_seconds(1000, t0 + seconds(41)), 38.0);
   EXPECT_EQ(samples.lag_seconds(1800, t0 + seconds(41)), 0.0);
+}
+
+// The positions (in the candidate list) eligible_replicas() wrote, and whether confirmed.
+std::pair<std::vector<std::size_t>, bool> eligible(const std::vector<detail::ReplayView>& views,
+                                                   std::optional<Lsn> min_lsn,
+                                                   Unconfirmed unconfirmed) {
+  std::vector<ReplicaCandidate> c;
+  for (std::size_t i = 0; i < views.size(); ++i) c.push_back({10 + i, microseconds(100)});
+  std::vector<ReplicaCandidate> out(c.size());
+  const auto e = detail::eligible_replicas(c, views, min_lsn, unconfirmed, out.data());
+  std::vector<std::size_t> positions;
+  for (std::size_t i = 0; i < e.count; ++i) positions.push_back(out[i].index - 10);
+  return {positions, e.confirmed};
+}
+
+using Positions = std::vector<std::size_t>;
+
+TEST(EligibleReplicas, WithoutAPositionEveryCandidateIsConfirmed) {
+  const std::vector<detail::ReplayView> views{{100, false}, {0, true}};
+  for (const auto mode : {Unconfirmed::exclude, Unconfirmed::allow}) {
+    EXPECT_EQ(eligible(views, std::nullopt, mode), std::make_pair(Positions{0, 1}, true));
+  }
+  EXPECT_EQ(eligible({}, std::nullopt, Unconfirmed::allow), std::make_pair(Positions{}, true));
+}
+
+TEST(EligibleReplicas, ThoseKnownCaughtUpComeFirstPausedOrNot) {
+  const std::vector<detail::ReplayView> views{{500, false}, {900, true}, {1000, false}};
+  for (const auto mode : {Unconfirmed::exclude, Unconfirmed::allow}) {
+    EXPECT_EQ(eligible(views, 900, mode), std::make_pair(Positions{1, 2}, true));
+    EXPECT_EQ(eligible(views, 1000, mode), std::make_pair(Positions{2}, true));
+    EXPECT_EQ(eligible(views, 0, mode), std::make_pair(Positions{0, 1, 2}, true));
+  }
+}
+
+TEST(EligibleReplicas, NoneCaughtUpUnconfirmedOnlyWhenAllowedAndNotPaused) {
+  const std::vector<detail::ReplayView> views{{500, false}, {900, true}, {800, false}};
+  EXPECT_EQ(eligible(views, 1000, Unconfirmed::exclude), std::make_pair(Positions{}, false));
+  EXPECT_EQ(eligible(views, 1000, Unconfirmed::allow), std::make_pair(Positions{0, 2}, false));
+  const std::vector<detail::ReplayView> all_paused{{500, true}, {900, true}};
+  EXPECT_EQ(eligible(all_paused, 1000, Unconfirmed::allow), std::make_pair(Positions{}, false));
+}
+
+TEST(EligibleReplicas, TheLargestPositionMeansUnknownAndIsNeverTried) {
+  const Lsn unknown = std::numeric_limits<Lsn>::max();
+  const std::vector<detail::ReplayView> views{{500, false}, {900, false}};
+  EXPECT_EQ(eligible(views, unknown, Unconfirmed::allow), std::make_pair(Positions{}, false));
+  EXPECT_EQ(eligible(views, unknown - 1, Unconfirmed::allow),
+            std::make_pair(Positions{0, 1}, false));
+}
+
+GuardAnswer standby(std::optional<Lsn> replay, bool paused = false, bool read_committed = true) {
+  return GuardAnswer{.in_recovery = true,
+                     .replay_lsn = replay,
+                     .replay_paused = paused,
+                     .read_committed = read_committed};
+}
+
+TEST(ReadGuard, ConfirmsAStandbyUnderReadCommittedThatReplayedThePosition) {
+  EXPECT_TRUE(confirms(standby(1000), 1000));
+  EXPECT_TRUE(confirms(standby(1001), 1000));
+  EXPECT_TRUE(confirms(standby(1001, /*paused=*/true), 1000));  // paused past it: still fine
+  EXPECT_FALSE(confirms(standby(999), 1000));
+  EXPECT_FALSE(confirms(standby(std::nullopt), 0));
+  // Under REPEATABLE READ the reads' snapshot may predate the guard.
+  EXPECT_FALSE(confirms(standby(5000, false, /*read_committed=*/false), 1000));
+  // A promoted server (its replay position stands still) or a primary.
+  GuardAnswer primary = standby(5000);
+  primary.in_recovery = false;
+  EXPECT_FALSE(confirms(primary, 1000));
+}
+
+TEST(ReadGuard, PassesWhenNotRequiredElseOnlyOnceConfirmed) {
+  ReadGuard none;
+  EXPECT_FALSE(none.required());
+  EXPECT_TRUE(none.passed());
+  EXPECT_EQ(none.answer(), std::nullopt);
+
+  ReadGuard guard(Lsn{0x1'0000'0000});
+  EXPECT_TRUE(guard.required());
+  EXPECT_FALSE(guard.passed());  // never confirmed: the read must not be served
+  guard.confirm(standby(0xFFFF'FFFF));
+  EXPECT_FALSE(guard.passed());
+  ASSERT_TRUE(guard.answer().has_value());
+  EXPECT_EQ(guard.answer()->replay_lsn, std::optional<Lsn>(0xFFFF'FFFF));
+  guard.confirm(standby(0x1'0000'0000));
+  EXPECT_TRUE(guard.passed());
+  guard.confirm(Result{});  // not the guard's result (no rows): not confirmed, nothing learned
+  EXPECT_FALSE(guard.passed());
+  EXPECT_EQ(guard.answer(), std::nullopt);
+
+  const Statement statement = ReadGuard::statement();
+  EXPECT_EQ(statement.params.size(), 0u);
+  EXPECT_NE(statement.sql.find("pg_last_wal_replay_lsn()"), std::string::npos);
 }
 
 }  // namespace

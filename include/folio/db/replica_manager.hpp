@@ -6,17 +6,21 @@
 // first unhealthy check (unreachable, not in recovery, or lagging past either limit) and
 // rejoins after `rejoin_after` consecutive healthy checks with little lag. choose() picks
 // among the replicas in rotation with a SelectionPolicy, optionally only among those that
-// have replayed a given WAL position (read-your-writes).
+// have replayed a given WAL position (read-your-writes) or, when none is known to have, among
+// those a read may try if it confirms the position itself (ReadGuard, read_guard.hpp).
+//
+// A replica's known replay position is the one its last health check read, raised between
+// checks by what reads' guards saw on it (observe_replay()); the next check starts afresh.
 //
 // Metrics (obs::Registry::global(), label replica=<name>): folio_replica_up,
 // folio_replica_in_rotation, folio_replica_lag_bytes, folio_replica_lag_seconds,
 // folio_replica_rtt_seconds, folio_replica_rotation_changes_total{direction},
 // folio_replica_check_failures_total, folio_replicas_configured, folio_replicas_in_rotation.
 //
-// Thread-safety: choose(), any_in_rotation(), report_failure(), status(), size() and
-// replicas() may be called from any thread at any time. start(), stop() and check_now() are
-// coroutines that may be awaited from any executor (the manager runs its own work on a strand
-// of the executor it was given); await them one at a time.
+// Thread-safety: choose(), any_in_rotation(), observe_replay(), report_failure(), status(),
+// size() and replicas() may be called from any thread at any time. start(), stop() and
+// check_now() are coroutines that may be awaited from any executor (the manager runs its own
+// work on a strand of the executor it was given); await them one at a time.
 // The destructor may run while the loop runs (it asks the loop to end; the loop's state lives
 // until the loop has), but stop() first is the orderly way: it closes the connections.
 #pragma once
@@ -88,11 +92,24 @@ struct ReplicaStatus {
   std::string last_error;            // why it is out of rotation / last failure; empty when healthy
 };
 
-enum class ReplicaChoiceReason { replica, no_replicas, none_in_rotation, not_caught_up };
+enum class ReplicaChoiceReason {
+  replica,           // in rotation and, when a position was asked for, known to have replayed it
+  unconfirmed,       // in rotation, not known to have replayed the position: the read must
+                     // confirm it in its own transaction (ReadGuard) or not use the replica
+  no_replicas,       // none configured
+  none_in_rotation,  // none in rotation
+  not_caught_up,     // some in rotation, none known to have replayed the position (and none
+                     // to try: unconfirmed choices not allowed, or every such replica's
+                     // replay is paused)
+};
+
+// Whether choose() may return a replica not known to have replayed the position asked for.
+enum class Unconfirmed { exclude, allow };
 
 struct ReplicaChoice {
   std::optional<std::size_t> replica;  // index into replicas()
   ReplicaChoiceReason reason;
+  std::uint64_t generation = 0;  // the rotation view the choice was made on (observe_replay())
 };
 
 class ReplicaManager {
@@ -119,12 +136,24 @@ class ReplicaManager {
   const std::vector<ReplicaEndpoint>& replicas() const noexcept;
 
   // Thread-safe, lock-free apart from the snapshot load, and allocation-free for up to 16
-  // replicas in rotation: a replica in rotation whose last known replay_lsn >= *min_lsn (when
-  // given), picked by the policy among those; else nullopt with the reason (no_replicas: none
-  // configured; none_in_rotation; not_caught_up: some in rotation but none has replayed
-  // min_lsn).
-  ReplicaChoice choose(std::optional<Lsn> min_lsn = std::nullopt) const;
+  // replicas in rotation: a replica in rotation whose known replay position >= *min_lsn (when
+  // given), picked by the policy among those (reason replica). When none is known to have
+  // replayed min_lsn and `unconfirmed` is allow: one in rotation whose replay is not known to
+  // be paused, picked by the policy among those (reason unconfirmed; never for the largest
+  // position, which stands for "unknown": no replica reaches it). Else nullopt with the
+  // reason (no_replicas, none_in_rotation, not_caught_up).
+  ReplicaChoice choose(std::optional<Lsn> min_lsn = std::nullopt,
+                       Unconfirmed unconfirmed = Unconfirmed::exclude) const;
   bool any_in_rotation() const noexcept;
+
+  // Thread-safe, lock-free. A read's guard saw replica `index` (chosen on view `generation`,
+  // ReplicaChoice::generation) at `replay_lsn`, with replay paused or not: raises the
+  // replica's known replay position (never lowers it) and, when paused, keeps unconfirmed
+  // reads off it, both until the next health check or rotation change. Ignored when the view
+  // has changed since the choice (the replica may have left rotation and come back since,
+  // e.g. restarted from an older position) or `index` is not in rotation.
+  void observe_replay(std::size_t index, std::uint64_t generation, Lsn replay_lsn,
+                      bool replay_paused) noexcept;
 
   // Thread-safe. A read on replica `index` failed (connection lost, pool timeout): take it out
   // of rotation now with `error`; the health loop brings it back after rejoin_after healthy

@@ -8,6 +8,7 @@
 #include "folio/cutover/sync_failure.hpp"
 #include "folio/db/errors.hpp"
 #include "folio/db/lsn.hpp"
+#include "folio/db/read_guard.hpp"
 #include "folio/db/read_router.hpp"
 #include "folio/db/retry.hpp"
 #include "folio/db/write_positions.hpp"
@@ -164,8 +165,23 @@ asio::awaitable<std::vector<db::Result>> read_unit(db::Pool& pool, const DataPat
       }
     }
   }
-  auto body = [&](db::Pool& target) -> asio::awaitable<std::vector<db::Result>> {
-    co_return co_await run_unit(target, options, operation, org, Access::read, statements);
+  // A replica not yet known to have replayed min_lsn confirms it in the read's own
+  // transaction: the guard goes right after the scope statement (set_config() only, no data
+  // read) and before the reads (read_guard.hpp).
+  auto body = [&](db::Pool& target,
+                  db::ReadGuard& guard) -> asio::awaitable<std::vector<db::Result>> {
+    if (!guard.required()) {
+      co_return co_await run_unit(target, options, operation, org, Access::read, statements);
+    }
+    std::vector<db::Statement> guarded;
+    guarded.reserve(statements.size() + 1);
+    guarded.push_back(db::ReadGuard::statement());
+    guarded.insert(guarded.end(), statements.begin(), statements.end());
+    auto results =
+        co_await run_unit(target, options, operation, org, Access::read, std::move(guarded));
+    guard.confirm(results.front());
+    results.erase(results.begin());
+    co_return results;
   };
   co_return co_await paths.router->read(policy, body);
 }
