@@ -49,18 +49,9 @@ scripts/switchover_to_partitioned.sh --yes --folioctl "$folioctl" \
 psql "$DATABASE_DIRECT_URL" -XqAt -c "VACUUM ANALYZE" >/dev/null
 
 token=$("$folioctl" token create --admin --label bench --database-url "$DATABASE_DIRECT_URL")
-port=$(bench_free_port)
 # The primary only and no cache: this measures the uncached path (bench/cache_bench.sh has
 # the replicas and the cache).
-REPLICA_URLS="" REPLICA_HEALTH_URLS="" REDIS_URL="" \
-  "$server_bin" --listen "127.0.0.1:$port" --pool-size "$connections" --workers "$workers" \
-  --log-level warn >"$work/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 100); do
-  curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
-  sleep 0.2
-done
-curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null || { cat "$work/server.log" >&2; exit 1; }
+bench_start_server "$work/server.log" --pool-size "$connections" --workers "$workers" || exit 1
 
 # wrk: requests/s; non-2xx responses count as failures.
 run_wrk() {

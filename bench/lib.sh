@@ -55,3 +55,21 @@ bench_reseed() {
 bench_free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
+
+# bench_start_server LOG [folio-server flags...]: starts $server_bin on a free loopback port
+# on the primary only (no replicas, no Redis cache: the uncached path), logging to LOG, and
+# waits until it is ready. Sets $port and $server_pid; returns 1 (log shown) if it never is.
+bench_start_server() {
+  local log=$1
+  shift
+  port=$(bench_free_port)
+  REPLICA_URLS="" REPLICA_HEALTH_URLS="" REDIS_URL="" \
+    "$server_bin" --listen "127.0.0.1:$port" --log-level warn "$@" >"$log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 1 100); do
+    curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  cat "$log" >&2
+  return 1
+}

@@ -397,18 +397,10 @@ sql -F ' ' -c "SELECT org_id, id FROM (SELECT org_id, id FROM revenues TABLESAMP
 echo "sample: $(wc -l <"$work/sample.txt") (org_id, id) pairs of revenues for get_by_id and patch" >&2
 
 token=$("$folioctl" token create --admin --label scale-bench --database-url "$url" 2>/dev/null)
-port=$(bench_free_port)
 # The primary only and no cache: the uncached path on the database itself (PgBouncer's pools
 # are for the stack's folio database only).
-DATABASE_URL=$url DATABASE_DIRECT_URL=$url REPLICA_URLS="" REPLICA_HEALTH_URLS="" REDIS_URL="" \
-  "$server_bin" --listen "127.0.0.1:$port" --pool-size "$pool_size" --workers 1 \
-  --log-level warn >"$work/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 100); do
-  curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
-  sleep 0.2
-done
-curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null || { cat "$work/server.log" >&2; exit 1; }
+DATABASE_URL=$url DATABASE_DIRECT_URL=$url \
+  bench_start_server "$work/server.log" --pool-size "$pool_size" --workers 1 || exit 1
 
 # route SIDE: the fleet on legacy or partitioned, then waits until the server reports it
 # (GET /v1/admin/routing) and another $flip_settle_seconds s.

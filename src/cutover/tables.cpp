@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 
+#include "folio/partitioning/hash.hpp"
 #include "folio/partitioning/table.hpp"
 
 namespace folio::cutover {
@@ -20,11 +21,9 @@ constexpr std::array<TableSpec, 3> kTables = {{
      "org_id, balance_date", "org_id"},
 }};
 
-// PostgreSQL's hash partitioning of one bigint key (src/backend/partitioning/partbounds.c):
-// h = hashint8extended(key, HASH_PARTITION_SEED); u = hash_combine64(0, h) = h + kCombine
-// (mod 2^64, unsigned); remainder = u % modulus.
-constexpr std::uint64_t kHashPartitionSeed = 0x7A5B22367996DCFDULL;
-constexpr std::uint64_t kCombine = 0x49a0f4dd15e5a8e3ULL;
+// PostgreSQL's hash partitioning of one bigint key (partitioning/hash.hpp).
+using partitioning::kHashPartitionSeed;
+constexpr std::uint64_t kCombine = partitioning::kHashCombine;
 
 }  // namespace
 

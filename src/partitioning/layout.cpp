@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "folio/partitioning/hash.hpp"
+
 namespace folio::partitioning {
 
 namespace asio = boost::asio;
@@ -75,9 +77,6 @@ constexpr std::uint64_t hashint8extended(std::int64_t value, std::uint64_t seed)
   return hash_uint32_extended(lo, seed);
 }
 
-constexpr std::uint64_t kHashPartitionSeed = 0x7A5B22367996DCFDULL;  // partition.h
-constexpr std::uint64_t kCombine = 0x49a0f4dd15e5a8e3ULL;            // hash_combine64
-
 constexpr std::string_view kModulusTag = "hash_modulus=";
 constexpr std::array kAllTables = {Table::revenues, Table::expenses, Table::balances};
 
@@ -97,7 +96,7 @@ std::string bound(Table table, Month month) {
 
 int hash_remainder(std::int64_t key, int modulus) {
   if (modulus < 1) throw std::invalid_argument("hash modulus must be at least 1");
-  const std::uint64_t row_hash = hashint8extended(key, kHashPartitionSeed) + kCombine;
+  const std::uint64_t row_hash = hashint8extended(key, kHashPartitionSeed) + kHashCombine;
   return static_cast<int>(row_hash % static_cast<std::uint64_t>(modulus));
 }
 
