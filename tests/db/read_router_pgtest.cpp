@@ -28,6 +28,7 @@
 #include "folio/db/replica_manager.hpp"
 #include "folio/obs/metrics.hpp"
 #include "support/async.hpp"
+#include "support/metric_sample.hpp"
 #include "support/stack_env.hpp"
 
 namespace folio::db {
@@ -37,15 +38,7 @@ using namespace std::chrono_literals;
 using asio::awaitable;
 
 // The value of one series in the global registry's exposition; 0 when absent.
-double sample(const std::string& series) {
-  const std::string text = obs::Registry::global().expose();
-  const std::string prefix = series + " ";
-  for (std::size_t pos = text.find(prefix); pos != std::string::npos;
-       pos = text.find(prefix, pos + 1)) {
-    if (pos == 0 || text[pos - 1] == '\n') return std::stod(text.substr(pos + prefix.size()));
-  }
-  return 0;
-}
+double sample(const std::string& series) { return test::metric_sample(series, 0); }
 
 struct Counters {
   double primary = sample(R"(folio_db_reads_total{target="primary"})");

@@ -24,6 +24,7 @@
 #include "folio/db/replica_manager.hpp"
 #include "folio/obs/metrics.hpp"
 #include "support/async.hpp"
+#include "support/metric_sample.hpp"
 #include "support/own_stack.hpp"
 #include "support/stack_env.hpp"
 
@@ -76,15 +77,7 @@ std::string sql(IoThread& io, const std::string& dsn, const std::string& stateme
 }
 
 // The value of one series in the global registry's exposition; -1 when absent.
-double sample(const std::string& series) {
-  const std::string text = obs::Registry::global().expose();
-  const std::string prefix = series + " ";
-  for (std::size_t pos = text.find(prefix); pos != std::string::npos;
-       pos = text.find(prefix, pos + 1)) {
-    if (pos == 0 || text[pos - 1] == '\n') return std::stod(text.substr(pos + prefix.size()));
-  }
-  return -1;
-}
+double sample(const std::string& series) { return test::metric_sample(series, -1); }
 
 std::string replica_series(const std::string& metric, const std::string& replica) {
   return metric + "{replica=\"" + replica + "\"}";
