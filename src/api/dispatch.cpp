@@ -3,6 +3,7 @@
 // revealing whether another organization exists) — then the handler, error mapping,
 // metrics and the access log (errors always, successes sampled).
 #include <chrono>
+#include <cmath>
 
 #include "detail/error_mapping.hpp"
 #include "detail/handlers.hpp"
@@ -59,7 +60,7 @@ void access_log(Shared& shared, const Request& req, const RouteMatch& route, int
   boost::json::object fields{{"method", HttpMetrics::method_label(req.method_string())},
                              {"route", route.route},
                              {"status", status},
-                             {"duration_ms", seconds * 1000.0}};
+                             {"duration_ms", std::round(seconds * 1e6) / 1000.0}};  // to 1 µs
   if (status >= 500) {
     shared.log.log(level, "request", std::move(fields));
   } else if (status >= 400) {

@@ -14,6 +14,7 @@
 #include <limits>
 
 #include "detail/utf8.hpp"
+#include "folio/obs/json_text.hpp"
 
 namespace folio::obs {
 namespace {
@@ -29,6 +30,7 @@ std::shared_ptr<spdlog::logger> make_spdlog_logger(std::shared_ptr<spdlog::sinks
 
 struct LogState {
   std::atomic<Level> level{Level::kInfo};
+  std::atomic<LogFormat> format{LogFormat::kJson};
   std::atomic<std::shared_ptr<spdlog::logger>> logger{
       make_spdlog_logger(std::make_shared<spdlog::sinks::stderr_sink_mt>())};
 };
@@ -87,6 +89,65 @@ void sanitize_utf8(std::string& line) {
     }
   }
   line = std::move(out);
+}
+
+// 15:02:11, local time: the operator reads it beside the wall clock.
+std::string local_clock(std::chrono::system_clock::time_point now) {
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  std::array<char, 64> buf{};
+  std::snprintf(buf.data(), buf.size(), "%02d:%02d:%02d", tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return buf.data();
+}
+
+std::string_view human_level(Level level) {
+  switch (level) {
+    case Level::kDebug:
+      return "DEBUG";
+    case Level::kInfo:
+      return "INFO ";
+    case Level::kWarn:
+      return "WARN ";
+    case Level::kError:
+      return "ERROR";
+  }
+  return "ERROR";
+}
+
+// A string stays bare unless a reader could not tell where it ends.
+bool needs_quotes(std::string_view text) {
+  if (text.empty()) return true;
+  return std::any_of(text.begin(), text.end(), [](char c) {
+    return c == ' ' || c == '"' || c == '=' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
+  });
+}
+
+std::string human_value(const boost::json::value& value) {
+  if (value.is_string()) {
+    const std::string_view text = value.get_string();
+    return needs_quotes(text) ? boost::json::serialize(value) : std::string(text);
+  }
+  return to_json_text(value);
+}
+
+// 15:02:11 INFO  cutover.backfill  batch done  table=revenues rows=5000
+std::string human_line(Level level, std::string_view component, std::string_view msg,
+                       const boost::json::object& fields) {
+  std::string line = local_clock(std::chrono::system_clock::now());
+  line += ' ';
+  line += human_level(level);
+  line += ' ';
+  line += component;
+  line += "  ";
+  line += msg;
+  for (std::size_t i = 0; const auto& field : fields) {
+    line += i++ == 0 ? "  " : " ";
+    line += field.key();
+    line += '=';
+    line += human_value(field.value());
+  }
+  return line;
 }
 
 bool is_stable_field(std::string_view key) {
@@ -150,23 +211,39 @@ Level init_logging_from_env() {
   return log_level();
 }
 
-void set_log_sink_for_tests(std::shared_ptr<spdlog::sinks::sink> sink) {
+void set_log_format(LogFormat format) { state().format.store(format, std::memory_order_relaxed); }
+
+LogFormat log_format() { return state().format.load(std::memory_order_relaxed); }
+
+void set_log_sink(std::shared_ptr<spdlog::sinks::sink> sink) {
   if (!sink) sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
   state().logger.store(make_spdlog_logger(std::move(sink)));
+}
+
+void set_log_sink_for_tests(std::shared_ptr<spdlog::sinks::sink> sink) {
+  set_log_sink(std::move(sink));
 }
 
 Logger::Logger(std::string component) : component_(std::move(component)) {}
 
 void Logger::log(Level level, std::string_view msg, boost::json::object fields) const {
   if (!log_enabled(level)) return;
-  boost::json::object line(bound_.size() + fields.size() + kStableFields.size());
-  line["ts"] = rfc3339_utc_millis(std::chrono::system_clock::now());
-  line["level"] = level_name(level);
-  line["msg"] = msg;
-  line["component"] = component_;
-  append_fields(line, bound_);
-  append_fields(line, std::move(fields));
-  std::string text = boost::json::serialize(line);
+  std::string text;
+  if (log_format() == LogFormat::kHuman) {
+    boost::json::object context(bound_.size() + fields.size());
+    append_fields(context, bound_);
+    append_fields(context, std::move(fields));
+    text = human_line(level, component_, msg, context);
+  } else {
+    boost::json::object line(bound_.size() + fields.size() + kStableFields.size());
+    line["ts"] = rfc3339_utc_millis(std::chrono::system_clock::now());
+    line["level"] = level_name(level);
+    line["msg"] = msg;
+    line["component"] = component_;
+    append_fields(line, bound_);
+    append_fields(line, std::move(fields));
+    text = to_json_text(line);
+  }
   sanitize_utf8(text);
   state().logger.load()->log(to_spdlog(level), spdlog::string_view_t(text.data(), text.size()));
 }

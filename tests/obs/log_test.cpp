@@ -25,6 +25,7 @@ class LogTest : public ::testing::Test {
     set_log_level(Level::kDebug);
   }
   void TearDown() override {
+    set_log_format(LogFormat::kJson);
     set_log_sink_for_tests(nullptr);
     set_log_level(Level::kInfo);
   }
@@ -160,6 +161,39 @@ TEST_F(LogTest, ConcurrentLinesStayWhole) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(lines().size(), static_cast<std::size_t>(kThreads * kPerThread));
+}
+
+TEST_F(LogTest, DoublesAreWrittenWithoutExponent) {
+  Logger("api").info("request", {{"duration_ms", 1.369236024}, {"rate", 61200.0}});
+  const auto raw = raw_lines();
+  ASSERT_EQ(raw.size(), 1u);
+  EXPECT_FALSE(std::regex_search(raw[0], std::regex("[0-9][eE][+-]?[0-9]"))) << raw[0];
+  EXPECT_NE(raw[0].find(R"("duration_ms":1.369,"rate":61200)"), std::string::npos) << raw[0];
+}
+
+TEST_F(LogTest, HumanFormatIsOneCompactLine) {
+  set_log_format(LogFormat::kHuman);
+  const Logger log = Logger("cutover").child("backfill").with({{"run_id", "r1"}});
+  log.info("batch done", {{"table", "revenues"},
+                          {"rows", 5000},
+                          {"seconds", 1.369236024},
+                          {"note", "two words"},
+                          {"empty", ""},
+                          {"paused", false},
+                          {"tables", {{"revenues", 1.5}}},
+                          {"msg", "kept"}});
+  log.warn("careful");
+  set_log_format(LogFormat::kJson);
+  EXPECT_EQ(log_format(), LogFormat::kJson);
+  const auto raw = raw_lines();
+  ASSERT_EQ(raw.size(), 2u) << out_.str();
+  const std::regex shape(R"(\d\d:\d\d:\d\d (INFO |WARN ) cutover\.backfill  .*)");
+  EXPECT_TRUE(std::regex_match(raw[0], shape)) << raw[0];
+  EXPECT_EQ(raw[0].substr(9),
+            "INFO  cutover.backfill  batch done  run_id=r1 table=revenues rows=5000 "
+            "seconds=1.369 note=\"two words\" empty=\"\" paused=false tables={\"revenues\":1.5} "
+            "ctx.msg=kept");
+  EXPECT_EQ(raw[1].substr(9), "WARN  cutover.backfill  careful  run_id=r1");
 }
 
 TEST(ParseLevelTest, AcceptsKnownNamesInAnyCase) {

@@ -6,6 +6,14 @@
 // UTC with milliseconds; `level` is debug/info/warn/error. A context field whose key is one of
 // the stable fields is renamed "ctx.<key>" rather than overwriting it. Invalid UTF-8 anywhere
 // in the line is replaced by U+FFFD, so every line is valid JSON whatever callers pass in.
+// Doubles are written in fixed notation with at most three decimals (json_text.hpp), never
+// with an exponent.
+//
+// An operator's terminal gets the same records in a compact human form instead
+// (set_log_format(LogFormat::kHuman)):
+//   15:02:11 INFO  cutover.backfill  batch done  table=revenues rows=5000
+// local time, level, component, message, then the fields as key=value (a string with spaces
+// quoted, an object or array as compact JSON).
 //
 // Level filtering happens before the line is built, so a filtered call costs one atomic load
 // plus constructing its arguments; guard expensive arguments with log_enabled().
@@ -36,6 +44,11 @@ namespace folio::obs {
 
 enum class Level { kDebug, kInfo, kWarn, kError };
 
+enum class LogFormat {
+  kJson,   // one JSON object per line (the default): for files, journald, log shippers
+  kHuman,  // one compact line for a person at a terminal
+};
+
 // "debug", "info", "warn" (or "warning"), "error", in any case; nullopt for anything else.
 std::optional<Level> parse_level(std::string_view text);
 // The name written in the `level` field: "debug", "info", "warn", "error".
@@ -56,8 +69,15 @@ bool log_enabled(Level level);
 // REQUIRES: called at start-up, before other threads may modify the environment.
 Level init_logging_from_env();
 
-// Routes every Logger's output to `sink` (e.g. an spdlog::sinks::ostream_sink_mt over a
-// std::ostringstream) until the next call; nullptr restores the default stderr sink.
+// The process-wide line format (default kJson). Lines already written are not affected.
+void set_log_format(LogFormat format);
+LogFormat log_format();
+
+// Routes every Logger's output to `sink` until the next call; nullptr restores the default
+// stderr sink. Each record reaches the sink as one line without its newline (the sink's
+// pattern is "%v"). E.g. folioctl's sink keeps its progress bar below the log lines.
+void set_log_sink(std::shared_ptr<spdlog::sinks::sink> sink);
+// The same, for tests: e.g. an spdlog::sinks::ostream_sink_mt over a std::ostringstream.
 void set_log_sink_for_tests(std::shared_ptr<spdlog::sinks::sink> sink);
 
 class LogLimiter;
