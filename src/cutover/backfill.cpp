@@ -13,6 +13,7 @@
 
 #include "detail/backfill_batch_size.hpp"
 #include "detail/backfill_ranges.hpp"
+#include "detail/row_estimate.hpp"
 #include "folio/cutover/sync_failure.hpp"
 #include "folio/db/retry.hpp"
 #include "folio/obs/log.hpp"
@@ -37,6 +38,7 @@ struct TableRun {
   std::int64_t span = 0;
   std::int64_t covered = 0;
   std::int64_t covered_at_start = 0;
+  double estimated_rows = 0;  // in the table's ranges (see BackfillProgress)
   // Batch limits in values of the range column.
   std::int64_t fixed = 0, initial = 0, min = 1, max = 1;
   BackfillTableReport report;
@@ -87,19 +89,30 @@ struct Run {
   BackfillProgress progress(bool done) const {
     BackfillProgress p;
     std::int64_t covered_now = 0;
+    double estimated_now = 0;  // estimated rows covered by this run
     for (const auto& t : tables) {
-      p.tables.push_back(
-          {std::string(t.spec->name), t.span, t.covered, t.report.rows_copied, t.report.batches});
+      BackfillTableProgress table{std::string(t.spec->name), t.span,           t.covered,
+                                  t.report.rows_copied,      t.report.batches, t.estimated_rows};
       p.span += t.span;
       p.covered += t.covered;
       p.rows_copied += t.report.rows_copied;
+      p.estimated_rows += t.estimated_rows;
+      p.estimated_done += t.estimated_rows * table.fraction();
       covered_now += t.covered - t.covered_at_start;
+      if (t.span > 0) {
+        estimated_now += t.estimated_rows * static_cast<double>(t.covered - t.covered_at_start) /
+                         static_cast<double>(t.span);
+      }
+      p.tables.push_back(std::move(table));
     }
     p.elapsed = Clock::now() - started;
     const double secs = p.elapsed.count();
     if (secs > 0) {
       p.rows_per_s = static_cast<double>(p.rows_copied) / secs;
-      if (covered_now > 0) {
+      // What is left, at the pace this run has gone through it so far.
+      if (p.estimated_rows > 0 && estimated_now > 0) {
+        p.eta = Seconds(std::max(0.0, p.estimated_rows - p.estimated_done) * secs / estimated_now);
+      } else if (p.estimated_rows <= 0 && covered_now > 0) {
         p.eta = Seconds(static_cast<double>(p.span - p.covered) * secs /
                         static_cast<double>(covered_now));
       }
@@ -322,6 +335,12 @@ asio::awaitable<void> add_table(Run& run, const TableSpec& spec, obs::Registry& 
     t.covered += covered(r);
   }
   t.covered_at_start = t.covered;
+  std::int64_t copied_before = 0;  // by earlier runs: a floor for the estimate
+  for (const auto& r : t.ranges) copied_before += r.rows_copied;
+  t.estimated_rows = std::max(co_await detail::estimated_rows(run.pool, spec.name),
+                              static_cast<double>(copied_before));
+  // Never analyzed nor counted by the statistics: one row per key value, a guess.
+  if (t.estimated_rows <= 0 && t.covered < t.span) t.estimated_rows = static_cast<double>(t.span);
   const obs::Labels labels{{"table", std::string(spec.name)}};
   t.rows_metric = &metrics.counter("folio_backfill_rows_total",
                                    "Rows the backfill copied into the partitioned tables", labels);
@@ -398,10 +417,11 @@ asio::awaitable<BackfillReport> backfill(db::Pool& pool, BackfillOptions options
     std::rethrow_exception(error);
   }
   run.publish(true);
-  run.log.info("backfill finished", {{"rows_copied", report.rows_copied()},
-                                     {"batches", report.batches()},
-                                     {"seconds", report.seconds},
-                                     {"paused_seconds", report.paused_seconds}});
+  // Debug: the phase's result says the same to the operator, once.
+  run.log.debug("backfill finished", {{"rows_copied", report.rows_copied()},
+                                      {"batches", report.batches()},
+                                      {"seconds", report.seconds},
+                                      {"paused_seconds", report.paused_seconds}});
   co_return report;
 }
 

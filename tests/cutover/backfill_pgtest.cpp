@@ -264,6 +264,61 @@ TEST(BackfillTest, ProgressLineShowsRateEtaAndPause) {
   EXPECT_EQ(format_progress_line(p, 4), "[####] 100.0%  12 rows  85,000 rows/s  ETA -:--");
 }
 
+TEST(BackfillTest, ProgressWeighsTablesByRowsNotByKeySpan) {
+  // At 1,000,000 organizations the entries span 20M ids and balances 1M organization ids, but
+  // balances hold 10M rows: by span, the entries done read 98.8 % with half of balances left.
+  BackfillProgress p;
+  p.tables = {{"revenues", 10'000'000, 10'000'000, 5'000'000, 100, 5'000'000},
+              {"expenses", 10'000'000, 10'000'000, 5'000'000, 100, 5'000'000},
+              {"balances", 1'000'000, 500'000, 5'000'000, 100, 10'000'000}};
+  for (const auto& t : p.tables) {
+    p.span += t.span;
+    p.covered += t.covered;
+    p.estimated_rows += t.estimated_rows;
+    p.estimated_done += t.estimated_rows * t.fraction();
+  }
+  EXPECT_GT(static_cast<double>(p.covered) / static_cast<double>(p.span), 0.97);
+  EXPECT_DOUBLE_EQ(p.fraction(), 0.75);
+  EXPECT_DOUBLE_EQ(p.tables[2].fraction(), 0.5);
+  p.estimated_rows = 0;  // nothing known about any table: the key span is all there is
+  EXPECT_NEAR(p.fraction(), 20.5 / 21, 1e-12);
+}
+
+TEST(BackfillTest, ProgressAndEtaFollowEstimatedRows) {
+  // Balances hold about as many rows as the entries, over a key span (organization ids) a
+  // fraction of theirs (row ids, shared by revenues and expenses).
+  test::CutoverDatabase db("folio_backfill_progress", 40, 20, 6);
+  prepare_and_sync(db.dsn());
+  test::run_script(db.dsn(), "ANALYZE revenues, expenses, balances");
+  const double entries =
+      static_cast<double>(count(db.dsn(), "revenues") + count(db.dsn(), "expenses"));
+  const double all = entries + static_cast<double>(count(db.dsn(), "balances"));
+  ASSERT_LT(entries / all, 0.7);
+
+  BackfillOptions options;
+  options.batch_size = 100;  // ids; balances: about one organization per batch
+  std::vector<BackfillProgress> frames;
+  run_backfill(db.dsn(), options, [&](const BackfillProgress& p) { frames.push_back(p); });
+  ASSERT_FALSE(frames.empty());
+  EXPECT_TRUE(frames.back().done);
+  EXPECT_DOUBLE_EQ(frames.back().fraction(), 1.0);
+  bool saw_entries_done = false;
+  for (const auto& p : frames) {
+    ASSERT_EQ(p.tables.size(), 3u);
+    // Entries all copied, balances not started: the share of the rows, not of the key span.
+    if (p.tables[0].covered == p.tables[0].span && p.tables[1].covered == p.tables[1].span &&
+        p.tables[2].covered == 0) {
+      saw_entries_done = true;
+      EXPECT_NEAR(p.fraction(), entries / all, 0.02);
+      EXPECT_GT(static_cast<double>(p.covered) / static_cast<double>(p.span), 0.9);
+      ASSERT_TRUE(p.eta.has_value());
+      // The rows left take about (all - entries) / entries times as long as the entries took.
+      EXPECT_GT(p.eta->count(), 0.5 * (all - entries) / entries * p.elapsed.count());
+    }
+  }
+  EXPECT_TRUE(saw_entries_done);
+}
+
 // ---- concurrent writers ---------------------------------------------------------------------
 
 struct WriterLog {

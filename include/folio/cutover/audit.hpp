@@ -11,6 +11,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "folio/cutover/tables.hpp"
@@ -61,8 +62,18 @@ boost::asio::awaitable<AuditedPhase> run_audited(
     db::Pool& pool, std::string phase, StatsLevel level,
     std::function<boost::asio::awaitable<PhaseOutcome>()> body);
 
-// The phase as a small table for a terminal: status, duration, details, and per table and
-// side the rows and checksum before and after.
-std::string format_phase(const AuditedPhase& phase);
+// The phase for a terminal: a header line (phase, status, duration, audit id), the error,
+// the details as aligned "label  value" lines in plain units (durations "12.4 s", rates
+// "61,200 rows/s", counts "1,234,567"; nested objects indented beneath their label) or,
+// when given, `details_text` in their place (a caller that shows the result its own way, such
+// as verify's summary), then per table and side the rows (and checksums, where computed)
+// before and after. Never prints JSON or a number with an exponent.
+std::string format_phase(const AuditedPhase& phase,
+                         std::optional<std::string_view> details_text = std::nullopt);
+
+// The phase as one JSON document: {phase, status, audit_id, seconds, details, before: [{table,
+// side, exists, rows, checksum}], after: [...], error (when failed)}. Serialize it with
+// obs::to_json_text so that seconds reads 1.369, not 1.369236024E0.
+boost::json::object to_json(const AuditedPhase& phase);
 
 }  // namespace folio::cutover

@@ -29,6 +29,7 @@
 // must be used from that executor only. The metrics are thread-safe.
 #pragma once
 
+#include <algorithm>
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>
@@ -40,6 +41,7 @@
 
 #include "folio/cutover/audit.hpp"
 #include "folio/db/pool.hpp"
+#include "folio/obs/human_text.hpp"
 
 namespace folio::cutover {
 
@@ -82,12 +84,23 @@ struct BackfillOptions {
   bool skip_triggers = true;
 };
 
+// Progress is weighed in rows, not in key values: a table's span counts ids (revenues,
+// expenses) or organization ids (balances, about ten rows each), so at 1,000,000
+// organizations balances' span is a fortieth of the total while it holds a third of the rows.
+// Each table's rows are estimated once at the start (detail/row_estimate.hpp) and counted
+// done in proportion to its span covered.
 struct BackfillTableProgress {
   std::string table;
   std::int64_t span = 0;         // range-column values in all of the table's ranges
   std::int64_t covered = 0;      // of them, done (by any run)
   std::int64_t rows_copied = 0;  // by this run
   std::int64_t batches = 0;      // by this run
+  double estimated_rows = 0;     // in the table's ranges (0: unknown)
+
+  // covered / span; 1 when the table has nothing to copy.
+  double fraction() const {
+    return span > 0 ? static_cast<double>(covered) / static_cast<double>(span) : 1.0;
+  }
 };
 
 struct BackfillProgress {
@@ -95,15 +108,20 @@ struct BackfillProgress {
   std::int64_t span = 0;  // sums over the tables
   std::int64_t covered = 0;
   std::int64_t rows_copied = 0;
+  double estimated_rows = 0;  // sum over the tables
+  double estimated_done = 0;  // sum over the tables of estimated_rows * fraction()
   std::chrono::duration<double> elapsed{0};
-  double rows_per_s = 0;
-  std::optional<std::chrono::duration<double>> eta;  // once a rate is known
-  bool paused = false;                               // waiting for a replica to catch up
-  std::int64_t replica_lag_bytes = 0;                // last measured
-  bool done = false;                                 // the last report of a run
+  double rows_per_s = 0;  // rows_copied / elapsed
+  // Estimated rows left at the rate this run covered them so far; once a rate is known.
+  std::optional<std::chrono::duration<double>> eta;
+  bool paused = false;                 // waiting for a replica to catch up
+  std::int64_t replica_lag_bytes = 0;  // last measured
+  bool done = false;                   // the last report of a run
 
-  // covered / span over all tables; 1 when there is nothing to copy.
+  // estimated_done / estimated_rows; covered / span when no table's rows are known; 1 when
+  // there is nothing to copy.
   double fraction() const {
+    if (estimated_rows > 0) return std::min(1.0, estimated_done / estimated_rows);
     return span > 0 ? static_cast<double>(covered) / static_cast<double>(span) : 1.0;
   }
 };
@@ -165,8 +183,13 @@ boost::asio::awaitable<AuditedPhase> run_backfill_phase(db::Pool& pool, Backfill
 // Every row of backfill_progress, by table and range_start.
 boost::asio::awaitable<std::vector<BackfillRangeState>> backfill_state(db::Pool& pool);
 
-// A terminal progress line (no '\r'), e.g.
-// "[#########           ]  45.2%  1,234,567 rows  85,000 rows/s  ETA 0:17  (paused: replica lag)"
+// The progress as one frame of a progress bar: the note names the first table not yet done
+// and a pause for replica lag.
+obs::ProgressLine progress_line(const BackfillProgress& progress);
+
+// That frame as text (no '\r'), e.g.
+// "[#########           ]  45.2%  1,234,567 rows  85,000 rows/s  ETA 0:17  balances
+// (paused: replica lag)", naming the first table not yet done.
 std::string format_progress_line(const BackfillProgress& progress, int bar_width = 20);
 
 }  // namespace folio::cutover

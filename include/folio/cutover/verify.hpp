@@ -38,11 +38,19 @@
 
 namespace folio::cutover {
 
+// Progress of a walk. The whole run's fraction weighs each table by its estimated rows (both
+// sides, detail/row_estimate.hpp), not by its org_id range, and counts a table done in
+// proportion to its org_id range walked.
 struct VerifyProgress {
   std::string table;
   double fraction = 0;                      // of the table's org_id range walked
   std::int64_t rows = 0;                    // both sides, this table so far
   std::chrono::duration<double> elapsed{};  // since verify() started
+  double overall_fraction = 0;              // of every selected table's estimated rows
+  std::int64_t rows_all = 0;                // both sides, every table so far
+  double rows_per_s = 0;                    // rows_all / elapsed
+  // The estimated rows left at the pace the walk has gone through them; once known.
+  std::optional<std::chrono::duration<double>> eta;
 };
 
 struct VerifyOptions {
@@ -152,7 +160,9 @@ boost::asio::awaitable<VerifyPhase> verify_phase(db::Pool& pool, const VerifyOpt
 boost::json::object to_json(const VerifyReport& report);
 // The small summary recorded in cutover_audit.details.
 boost::json::object audit_details(const VerifyReport& report);
-// A few lines for a terminal.
+// A few lines for a terminal, indented to follow format_phase's header: the verdict
+// (CLEAN / NOT CLEAN), durations and rates in plain units, one aligned row per table and the
+// first differences of each.
 std::string format_summary(const VerifyReport& report);
 
 // The per-chunk aggregate statement of one side: $1, $2 the org_id range, $3 the `since`

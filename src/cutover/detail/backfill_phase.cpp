@@ -3,40 +3,17 @@
 #include <algorithm>
 #include <boost/json/object.hpp>
 #include <cmath>
-#include <cstdio>
 #include <string>
 
 #include "folio/cutover/backfill.hpp"
 #include "folio/cutover/sync.hpp"
+#include "folio/obs/human_text.hpp"
 
 namespace folio::cutover {
 
 namespace asio = boost::asio;
 
 namespace {
-
-// 1234567 -> "1,234,567".
-std::string with_thousands(std::int64_t n) {
-  std::string digits = std::to_string(n < 0 ? -n : n);
-  std::string out;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return n < 0 ? "-" + out : out;
-}
-
-// 17 -> "0:17", 3725 -> "1:02:05".
-std::string clock_text(double seconds) {
-  const auto s = static_cast<long long>(std::llround(std::max(0.0, seconds)));
-  char buf[32];
-  if (s >= 3600) {
-    std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", s / 3600, s / 60 % 60, s % 60);
-  } else {
-    std::snprintf(buf, sizeof buf, "%lld:%02lld", s / 60, s % 60);
-  }
-  return buf;
-}
 
 boost::json::object details_of(const BackfillReport& report) {
   boost::json::object rows;
@@ -115,19 +92,24 @@ asio::awaitable<AuditedPhase> run_backfill_phase(db::Pool& pool, BackfillOptions
   });
 }
 
-std::string format_progress_line(const BackfillProgress& p, int bar_width) {
-  const double fraction = std::clamp(p.fraction(), 0.0, 1.0);
-  const int filled = static_cast<int>(fraction * bar_width);
-  std::string line = "[" + std::string(static_cast<std::size_t>(filled), '#') +
-                     std::string(static_cast<std::size_t>(bar_width - filled), ' ') + "] ";
-  char pct[16];
-  std::snprintf(pct, sizeof pct, "%5.1f%%", fraction * 100);
-  line += pct;
-  line += "  " + with_thousands(p.rows_copied) + " rows  " +
-          with_thousands(std::llround(p.rows_per_s)) + " rows/s  ETA ";
-  line += p.done ? clock_text(0) : p.eta ? clock_text(p.eta->count()) : "-:--";
-  if (p.paused) line += "  (paused: replica lag)";
+obs::ProgressLine progress_line(const BackfillProgress& p) {
+  obs::ProgressLine line;
+  line.fraction = p.fraction();
+  line.rows = p.rows_copied;
+  line.rows_per_s = p.rows_per_s;
+  if (p.eta) line.eta_seconds = p.eta->count();
+  line.done = p.done;
+  if (!p.done) {
+    const auto current = std::find_if(p.tables.begin(), p.tables.end(),
+                                      [](const auto& t) { return t.covered < t.span; });
+    if (current != p.tables.end()) line.note = current->table;
+  }
+  if (p.paused) line.note += (line.note.empty() ? "" : "  ") + std::string("(paused: replica lag)");
   return line;
+}
+
+std::string format_progress_line(const BackfillProgress& p, int bar_width) {
+  return obs::progress_line_text(progress_line(p), bar_width);
 }
 
 }  // namespace folio::cutover

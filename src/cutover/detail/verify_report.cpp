@@ -1,4 +1,5 @@
-// The verification report as JSON (the --json file, cutover_audit.details) and as text.
+// The verification report as JSON (folioctl's --json document and --report-file,
+// cutover_audit.details) and as text.
 #include <fmt/format.h>
 
 #include <boost/json/array.hpp>
@@ -6,6 +7,7 @@
 
 #include "folio/cutover/verify.hpp"
 #include "folio/db/params.hpp"
+#include "folio/obs/human_text.hpp"
 
 namespace folio::cutover {
 
@@ -76,8 +78,8 @@ json::object to_json(const VerifyReport& report) {
           {"differences", report.differences},
           {"repaired", report.repaired},
           {"remaining", report.remaining},
-          {"seconds", report.seconds},
-          {"rows_per_s", report.rows_per_s}};
+          {"seconds", std::round(report.seconds * 1000) / 1000},
+          {"rows_per_s", std::round(report.rows_per_s)}};
 }
 
 json::object audit_details(const VerifyReport& report) {
@@ -102,17 +104,21 @@ json::object audit_details(const VerifyReport& report) {
 }
 
 std::string format_summary(const VerifyReport& report) {
-  std::string out = fmt::format(
-      "verify: {} — {} differences, {} repaired, {} remaining; {:.1f} s, {:.0f} rows/s{}\n",
-      report.clean ? "CLEAN" : "NOT CLEAN", report.differences, report.repaired, report.remaining,
-      report.seconds, report.rows_per_s,
-      report.since ? " (since " + db::format_date(*report.since) + ")" : "");
-  out += fmt::format("  {:<9} {:>12} {:>12} {:>8} {:>10} {:>11} {:>9}\n", "table", "legacy",
+  std::string out =
+      fmt::format("  {} — {} differences, {} repaired, {} remaining; compared in {}, {}{}\n",
+                  report.clean ? "CLEAN" : "NOT CLEAN", obs::thousands(report.differences),
+                  obs::thousands(report.repaired), obs::thousands(report.remaining),
+                  obs::duration_text(report.seconds), obs::rate_text(report.rows_per_s),
+                  report.since ? " (since " + db::format_date(*report.since) + ")" : "");
+  out += fmt::format("  {:<9} {:>14} {:>14} {:>8} {:>10} {:>11} {:>9}\n", "table", "legacy",
                      "partitioned", "buckets", "mismatched", "differences", "remaining");
   for (const auto& t : report.tables) {
-    out += fmt::format("  {:<9} {:>12} {:>12} {:>8} {:>10} {:>11} {:>9}{}\n", t.table,
-                       t.rows_legacy, t.rows_partitioned, t.buckets_checked,
-                       t.mismatched_buckets.size(), t.differences.size(), t.remaining,
+    out += fmt::format("  {:<9} {:>14} {:>14} {:>8} {:>10} {:>11} {:>9}{}\n", t.table,
+                       obs::thousands(t.rows_legacy), obs::thousands(t.rows_partitioned),
+                       obs::thousands(t.buckets_checked),
+                       obs::thousands(static_cast<std::int64_t>(t.mismatched_buckets.size())),
+                       obs::thousands(static_cast<std::int64_t>(t.differences.size())),
+                       obs::thousands(t.remaining),
                        t.differences_truncated ? "  (more differences not listed)" : "");
     constexpr std::size_t kShown = 10;
     for (std::size_t i = 0; i < t.differences.size() && i < kShown; ++i) {
@@ -123,7 +129,8 @@ std::string format_summary(const VerifyReport& report) {
       out += fmt::format("    {} {}{}\n", key, to_string(d.kind), d.repaired ? " (repaired)" : "");
     }
     if (t.differences.size() > kShown) {
-      out += fmt::format("    ... {} more (see --json)\n", t.differences.size() - kShown);
+      out += fmt::format("    ... {} more (see --json or --report-file)\n",
+                         t.differences.size() - kShown);
     }
   }
   return out;

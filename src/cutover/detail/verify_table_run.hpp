@@ -27,12 +27,14 @@ struct TableRun {
   std::chrono::steady_clock::time_point started;
   std::int64_t lo = 0;
   std::int64_t hi = -1;
-  double span = 1;          // org ids per chunk, adapted to the target duration
-  double target = 0;        // seconds per chunk: the option, or more for costly chunks
-  bool probe_next = false;  // a chunk came back empty: skip to the next existing org
-  bool last = false;        // the last table: its tail is split among the workers
-  __int128 tail_span = 0;   // span of that split, once it began
-  LeafCells leaves;         // the partitioned table's leaves, loaded on first use
+  double estimated_rows = 0;   // both sides, for progress
+  std::int64_t walked_to = 0;  // largest chunk end compared so far (progress)
+  double span = 1;             // org ids per chunk, adapted to the target duration
+  double target = 0;           // seconds per chunk: the option, or more for costly chunks
+  bool probe_next = false;     // a chunk came back empty: skip to the next existing org
+  bool last = false;           // the last table: its tail is split among the workers
+  __int128 tail_span = 0;      // span of that split, once it began
+  LeafCells leaves;            // the partitioned table's leaves, loaded on first use
   std::map<Cell, CellFigures> totals;
   std::set<Cell> mismatched;
   std::map<RowKey, Difference> differences;
