@@ -363,7 +363,7 @@ echo "checksum scans (warm-up, untimed)..." >&2
 checksum_scans >/dev/null
 verify_status=0
 phase verify "$folioctl" switchover verify --workers "$workers" --audit-stats none \
-  --json "$work/verify.json" --database-url "$url" || verify_status=$?
+  --report-file "$work/verify.json" --database-url "$url" || verify_status=$?
 read -r verify_rows verify_clean <<<"$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))
 print(sum(t["rows_legacy"] + t["rows_partitioned"] for t in r["tables"]), "yes" if r["clean"] else "NO")' \
   "$work/verify.json" 2>/dev/null || echo "0 NO")"

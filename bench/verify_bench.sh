@@ -90,7 +90,7 @@ plans_ok=$(grep -q "Seq Scan" "$work/plans" && echo NO || echo yes)
 t2=$(now)
 status=0
 /usr/bin/time -f '%M' -o "$work/rss" "$folioctl" switchover verify --database-url "$url" \
-  --workers "$workers" --audit-stats none --json "$work/report.json" >/dev/null 2>"$work/stderr" || status=$?
+  --workers "$workers" --audit-stats none --report-file "$work/report.json" >/dev/null 2>"$work/stderr" || status=$?
 t3=$(now)
 [ "$status" = 0 ] || { echo "verify exited $status" >&2; tail -5 "$work/stderr" >&2; }
 verify_rows=$(python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(sum(t['rows_legacy']+t['rows_partitioned'] for t in r['tables']))" "$work/report.json")

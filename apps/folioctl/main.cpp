@@ -1,23 +1,29 @@
-// folioctl: the operator CLI. Wiring only: parses flags, runs one folio library call on an
-// io_context, and maps failures to exit codes and one clear line on stderr (cli.hpp lists
+// folioctl: the operator CLI. Wiring only: parses flags, decides once how to speak (output.hpp:
+// for a person at a terminal, or JSON for a program), runs one folio library call on an
+// io_context, and maps failures to exit codes and one clear message on stderr (cli.hpp lists
 // the codes).
-#include <unistd.h>
+#include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
+#include <boost/json/array.hpp>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <iostream>
 
 #include "cli.hpp"
 #include "folio/db/connection.hpp"
 #include "folio/db/errors.hpp"
 #include "folio/db/migrator.hpp"
+#include "folio/obs/human_text.hpp"
 #include "folio/obs/log.hpp"
 #include "folio/seed/copy_files.hpp"
 #include "folio/seed/loader.hpp"
+#include "output.hpp"
+#include "progress.hpp"
 
 namespace {
 
@@ -57,21 +63,32 @@ int cmd_migrate(const MigrateArgs& args) {
         co_await folio::db::Connection::connect(ex, args.database_url, std::chrono::seconds(10));
     if (args.status_only) {
       const auto status = co_await folio::db::migration_status(*conn, migrations);
+      boost::json::array applied_names;
+      boost::json::array pending_names;
+      std::string text;
       for (const auto& m : migrations) {
         const bool pending = std::find(status.pending.begin(), status.pending.end(), m.version) !=
                              status.pending.end();
-        std::cout << (pending ? "pending  " : "applied  ") << m.name << "\n";
+        (pending ? pending_names : applied_names).emplace_back(m.name);
+        text += (pending ? "pending  " : "applied  ") + m.name + "\n";
       }
+      folioctl::print_result(
+          {{"current", status.current()}, {"applied", applied_names}, {"pending", pending_names}},
+          text);
       co_return status.current() ? 0 : 1;
     }
     const auto applied = co_await folio::db::migrate(*conn, migrations);
+    boost::json::array applied_names;
     for (const int v : applied) {
       const auto& m = *std::find_if(migrations.begin(), migrations.end(),
                                     [&](const auto& x) { return x.version == v; });
       log.info("migration applied", {{"version", v}, {"name", m.name}});
+      applied_names.emplace_back(m.name);
     }
-    std::cout << "schema is current: " << migrations.size() << " migrations, " << applied.size()
-              << " applied now\n";
+    folioctl::print_result(
+        {{"migrations", static_cast<std::int64_t>(migrations.size())}, {"applied", applied_names}},
+        "schema is current: " + std::to_string(migrations.size()) + " migrations, " +
+            std::to_string(applied.size()) + " applied now\n");
     co_return 0;
   });
 }
@@ -86,48 +103,45 @@ struct SeedArgs {
   std::int64_t chunk_orgs = 1000;
 };
 
-void print_counts(const folio::seed::RowCounts& rows, double seconds) {
-  std::printf("%-14s %12s\n", "table", "rows");
-  std::printf("%-14s %12lld\n", "organizations", static_cast<long long>(rows.organizations));
-  std::printf("%-14s %12lld\n", "revenues", static_cast<long long>(rows.revenues));
-  std::printf("%-14s %12lld\n", "expenses", static_cast<long long>(rows.expenses));
-  std::printf("%-14s %12lld\n", "balances", static_cast<long long>(rows.balances));
-  std::printf("%-14s %12lld  in %.1f s (%.0f rows/s)\n", "total",
-              static_cast<long long>(rows.total()), seconds,
-              seconds > 0 ? static_cast<double>(rows.total()) / seconds : 0.0);
+// The rows loaded (or written), as one result.
+void print_counts(const folio::seed::RowCounts& rows, double seconds, boost::json::object extra,
+                  const std::string& human_tail) {
+  using folio::obs::thousands;
+  const double rate = seconds > 0 ? static_cast<double>(rows.total()) / seconds : 0.0;
+  boost::json::object doc{{"rows",
+                           {{"organizations", rows.organizations},
+                            {"revenues", rows.revenues},
+                            {"expenses", rows.expenses},
+                            {"balances", rows.balances},
+                            {"total", rows.total()}}},
+                          {"seconds", std::round(seconds * 1000) / 1000},
+                          {"rows_per_s", std::round(rate)}};
+  for (auto& field : extra) doc[field.key()] = std::move(field.value());
+  std::string text = fmt::format("{:<14} {:>14}\n", "table", "rows");
+  for (const auto& [name, n] : {std::pair{"organizations", rows.organizations},
+                                {"revenues", rows.revenues},
+                                {"expenses", rows.expenses},
+                                {"balances", rows.balances}}) {
+    text += fmt::format("{:<14} {:>14}\n", name, thousands(n));
+  }
+  text += fmt::format("{:<14} {:>14}  in {} ({})\n", "total", thousands(rows.total()),
+                      folio::obs::duration_text(seconds), folio::obs::rate_text(rate));
+  folioctl::print_result(doc, text + human_tail);
 }
 
-// A progress line on a terminal, a JSON log line every few seconds otherwise.
-class ProgressReporter {
- public:
-  ProgressReporter() : tty_(::isatty(STDERR_FILENO) == 1), log_("folioctl.seed") {}
-  void operator()(const folio::seed::LoadProgress& p) {
-    const double secs = p.elapsed.count();
-    const double rate = secs > 0 ? static_cast<double>(p.rows.total()) / secs : 0;
-    const double frac = static_cast<double>(p.orgs_done) / static_cast<double>(p.orgs_total);
-    const double eta = frac > 0 ? secs / frac - secs : 0;
-    if (tty_) {
-      const int width = 30;
-      const int filled = static_cast<int>(frac * width);
-      std::fprintf(stderr, "\r[%.*s%*s] %5.1f%%  %lld rows  %.0f rows/s  ETA %.0fs  ", filled,
-                   "##############################", width - filled, "", frac * 100,
-                   static_cast<long long>(p.rows.total()), rate, eta);
-      if (p.orgs_done == p.orgs_total) std::fputc('\n', stderr);
-    } else if (secs - last_logged_ >= 5 || p.orgs_done == p.orgs_total) {
-      last_logged_ = secs;
-      log_.info("seed progress", {{"orgs_done", p.orgs_done},
-                                  {"orgs_total", p.orgs_total},
-                                  {"rows", p.rows.total()},
-                                  {"rows_per_s", static_cast<std::int64_t>(rate)},
-                                  {"eta_s", static_cast<std::int64_t>(eta)}});
-    }
-  }
-
- private:
-  bool tty_;
-  folio::obs::Logger log_;
-  double last_logged_ = -1e9;
-};
+void show_seed_progress(folioctl::ProgressReporter& progress, const folio::seed::LoadProgress& p) {
+  const double secs = p.elapsed.count();
+  // Every organization gets the same number of rows: organizations done is the honest share.
+  const double fraction =
+      p.orgs_total > 0 ? static_cast<double>(p.orgs_done) / static_cast<double>(p.orgs_total) : 1;
+  folio::obs::ProgressLine line;
+  line.fraction = fraction;
+  line.rows = p.rows.total();
+  line.rows_per_s = secs > 0 ? static_cast<double>(p.rows.total()) / secs : 0;
+  if (fraction > 0 && secs > 0) line.eta_seconds = secs / fraction - secs;
+  line.done = p.orgs_done == p.orgs_total;
+  progress.update(line, {{"orgs_done", p.orgs_done}, {"orgs_total", p.orgs_total}});
+}
 
 int cmd_seed(SeedArgs args) {
   args.options.until =
@@ -138,23 +152,25 @@ int cmd_seed(SeedArgs args) {
     const auto started = std::chrono::steady_clock::now();
     const auto rows = folio::seed::write_copy_text_files(args.options, args.copy_files_dir);
     print_counts(rows,
-                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+                 {{"directory", args.copy_files_dir}}, "");
     return 0;
   }
   if (args.database_url.empty())
     throw UsageError("no database: pass --database-url or set DATABASE_URL");
-  ProgressReporter progress;
+  folioctl::ProgressReporter progress("seed");
   folio::seed::LoadOptions load;
   load.dsn = args.database_url;
   load.chunk_orgs = args.chunk_orgs;
-  load.on_progress = [&](const folio::seed::LoadProgress& p) { progress(p); };
+  load.on_progress = [&](const folio::seed::LoadProgress& p) { show_seed_progress(progress, p); };
   const auto report =
       run([&](asio::any_io_executor ex) { return folio::seed::load(ex, args.options, load); });
-  print_counts(report.rows, report.elapsed.count());
-  std::printf(
-      "organization ids %lld..%lld, revenue/expense ids %lld..%lld\n",
-      static_cast<long long>(report.first_org_id), static_cast<long long>(report.last_org_id),
-      static_cast<long long>(report.first_row_id), static_cast<long long>(report.last_row_id));
+  print_counts(
+      report.rows, report.elapsed.count(),
+      {{"organization_ids", {report.first_org_id, report.last_org_id}},
+       {"row_ids", {report.first_row_id, report.last_row_id}}},
+      fmt::format("organization ids {}..{}, revenue/expense ids {}..{}\n", report.first_org_id,
+                  report.last_org_id, report.first_row_id, report.last_row_id));
   return 0;
 }
 
@@ -163,8 +179,15 @@ int cmd_seed(SeedArgs args) {
 int main(int argc, char** argv) {
   CLI::App app{"folioctl — operate folio: schema migrations, seed data, the partition cutover"};
   app.require_subcommand(1);
+  // Global flags are accepted after the subcommand too (`folioctl switchover verify --json`):
+  // subcommands created from here on pass what they do not know up to their parent.
+  app.fallthrough();
   std::string log_level = env_or({"FOLIO_LOG_LEVEL"});
   app.add_option("--log-level", log_level, "debug, info, warn or error (env FOLIO_LOG_LEVEL)");
+  bool json = false;
+  app.add_flag("--json", json,
+               "Print each result as one JSON document on stdout and log JSON lines on stderr "
+               "(the default when stdout is not a terminal)");
 
   MigrateArgs migrate;
   migrate.database_url = env_or({"DATABASE_DIRECT_URL"});
@@ -216,6 +239,8 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
 
+  folioctl::init_output(json);
+  using folioctl::print_error;
   try {
     if (!log_level.empty()) {
       const auto level = folio::obs::parse_level(log_level);
@@ -226,24 +251,24 @@ int main(int argc, char** argv) {
     if (*seed_cmd) return cmd_seed(seed);
     if (action) return action();
   } catch (const UsageError& e) {
-    std::cerr << "folioctl: " << e.what() << "\n";
+    print_error(e.what(), 2);
     return 2;
   } catch (const std::invalid_argument& e) {
-    std::cerr << "folioctl: " << e.what() << "\n";
+    print_error(e.what(), 2);
     return 2;
   } catch (const folioctl::Refused& e) {
-    std::cerr << "folioctl: refused: " << e.what() << "\n";
+    print_error(std::string("refused: ") + e.what(), 5);
     return 5;
   } catch (const folio::db::MigrationError& e) {
-    std::cerr << "folioctl: " << e.what() << "\n";
+    print_error(e.what(), 3);
     return 3;
   } catch (const folio::db::Error& e) {
-    std::cerr << "folioctl: database error"
-              << (e.sqlstate().empty() ? "" : " [" + e.sqlstate() + "]") << ": " << e.what()
-              << "\n";
+    print_error(std::string("database error") +
+                    (e.sqlstate().empty() ? "" : " [" + e.sqlstate() + "]") + ": " + e.what(),
+                1, {{"sqlstate", e.sqlstate()}});
     return 1;
   } catch (const std::exception& e) {
-    std::cerr << "folioctl: " << e.what() << "\n";
+    print_error(e.what(), 1);
     return 1;
   }
   return 0;

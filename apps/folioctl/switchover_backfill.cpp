@@ -1,18 +1,15 @@
 // folioctl switchover backfill: copy the legacy history into the partitioned tables in
-// resumable batches, with a progress bar on a terminal and JSON progress lines otherwise.
-#include <unistd.h>
-
+// resumable batches, with a progress bar on a terminal and progress log lines otherwise.
 #include <boost/json/object.hpp>
 #include <cmath>
-#include <cstdio>
-#include <iostream>
 #include <sstream>
 
 #include "cli.hpp"
 #include "folio/cutover/audit.hpp"
 #include "folio/cutover/backfill.hpp"
 #include "folio/db/pool.hpp"
-#include "folio/obs/log.hpp"
+#include "output.hpp"
+#include "progress.hpp"
 
 namespace folioctl {
 
@@ -20,7 +17,6 @@ namespace {
 
 namespace cutover = folio::cutover;
 namespace db = folio::db;
-using Clock = std::chrono::steady_clock;
 
 struct BackfillArgs {
   std::string database_url;
@@ -40,45 +36,21 @@ std::vector<std::string> split_tables(const std::string& list) {
   return out;
 }
 
-// A redrawn bar on a terminal (at most 5 times a second); a JSON line every 5 s otherwise.
-class ProgressReporter {
- public:
-  ProgressReporter() : tty_(::isatty(STDERR_FILENO) == 1), log_("folioctl.backfill") {}
-
-  void operator()(const cutover::BackfillProgress& p) {
-    const auto now = Clock::now();
-    const bool changed = p.paused != paused_;
-    paused_ = p.paused;
-    if (tty_) {
-      if (!p.done && !changed && now - last_ < std::chrono::milliseconds(200)) return;
-      last_ = now;
-      std::fprintf(stderr, "\r%s\x1b[K", cutover::format_progress_line(p).c_str());
-      if (p.done) std::fputc('\n', stderr);
-      std::fflush(stderr);
-      return;
-    }
-    if (!p.done && !changed && now - last_ < std::chrono::seconds(5)) return;
-    last_ = now;
-    boost::json::object tables;
-    for (const auto& t : p.tables) {
-      tables[t.table] = {{"covered", t.covered}, {"span", t.span}, {"rows", t.rows_copied}};
-    }
-    log_.info(p.done ? "backfill done" : "backfill progress",
-              {{"percent", std::round(p.fraction() * 1000) / 10},
-               {"rows", p.rows_copied},
-               {"rows_per_s", std::llround(p.rows_per_s)},
-               {"eta_s", p.eta ? std::llround(p.eta->count()) : -1},
-               {"paused", p.paused},
-               {"replica_lag_bytes", p.replica_lag_bytes},
-               {"tables", std::move(tables)}});
+// A frame of the progress bar, or of the periodic log line, from the library's report; a
+// pause or its end shows at once.
+void show_progress(ProgressReporter& progress, const cutover::BackfillProgress& p, bool& paused) {
+  const bool changed = p.paused != paused;
+  paused = p.paused;
+  boost::json::object fields{{"paused", p.paused}, {"replica_lag_bytes", p.replica_lag_bytes}};
+  boost::json::object tables;
+  for (const auto& t : p.tables) {
+    tables[t.table] = {{"percent", std::round(t.fraction() * 1000) / 10},
+                       {"rows", t.rows_copied},
+                       {"estimated_rows", std::llround(t.estimated_rows)}};
   }
-
- private:
-  bool tty_;
-  folio::obs::Logger log_;
-  Clock::time_point last_{};
-  bool paused_ = false;
-};
+  fields["tables"] = std::move(tables);
+  progress.update(cutover::progress_line(p), std::move(fields), changed);
+}
 
 int cmd_backfill(const BackfillArgs& args) {
   require_database_url(args.database_url);
@@ -87,7 +59,8 @@ int cmd_backfill(const BackfillArgs& args) {
   auto options = args.options;
   options.tables = split_tables(args.tables);
   options.target_batch = std::chrono::milliseconds(args.target_batch_ms);
-  ProgressReporter progress;
+  ProgressReporter progress("backfill");
+  bool paused = false;
   try {
     const auto result =
         run([&](asio::any_io_executor ex) -> asio::awaitable<cutover::AuditedPhase> {
@@ -95,9 +68,10 @@ int cmd_backfill(const BackfillArgs& args) {
                              .name = "backfill",
                              .max_size = static_cast<std::size_t>(options.workers) + 1});
           co_return co_await cutover::run_backfill_phase(
-              pool, options, *level, [&](const cutover::BackfillProgress& p) { progress(p); });
+              pool, options, *level,
+              [&](const cutover::BackfillProgress& p) { show_progress(progress, p, paused); });
         });
-    std::cout << cutover::format_phase(result);
+    print_phase(result);
   } catch (const cutover::BackfillRefused& e) {
     throw Refused(e.what());
   }

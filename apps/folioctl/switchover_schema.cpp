@@ -1,14 +1,13 @@
 // folioctl switchover prepare | sync-on | sync-off: the schema side of the cutover.
 #include <fmt/format.h>
 
-#include <iostream>
-
 #include "cli.hpp"
 #include "folio/cutover/audit.hpp"
 #include "folio/cutover/schema.hpp"
 #include "folio/cutover/sync.hpp"
 #include "folio/db/pool.hpp"
 #include "folio/partitioning/routing_store.hpp"
+#include "output.hpp"
 
 namespace folioctl {
 
@@ -54,7 +53,7 @@ cutover::LockRetryOptions locks(const SchemaArgs& args) {
   return options;
 }
 
-// Runs `body` as audited phase `phase` on a small pool and prints the audit table.
+// Runs `body` as audited phase `phase` on a small pool and prints its result.
 template <typename Body>
 int run_phase(const SchemaArgs& args, std::string phase, Body body) {
   require_database_url(args.database_url);
@@ -65,7 +64,7 @@ int run_phase(const SchemaArgs& args, std::string phase, Body body) {
         pool, phase, level,
         [&]() -> asio::awaitable<cutover::PhaseOutcome> { co_return co_await body(pool); });
   });
-  std::cout << cutover::format_phase(result);
+  print_phase(result);
   return 0;
 }
 

@@ -1,17 +1,17 @@
 // folioctl switchover verify: compare both sides of every table (and --repair them), as one
 // audited phase. Exit 0 when clean, 4 when differences remain.
-#include <unistd.h>
-
-#include <boost/json/serialize.hpp>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
-#include <iostream>
 
 #include "cli.hpp"
 #include "folio/cutover/audit.hpp"
 #include "folio/cutover/schema.hpp"
 #include "folio/cutover/verify.hpp"
 #include "folio/db/pool.hpp"
+#include "folio/obs/json_text.hpp"
+#include "output.hpp"
+#include "progress.hpp"
 
 namespace folioctl {
 
@@ -28,7 +28,7 @@ struct VerifyArgs {
   // verification itself; counts are cheap.
   std::string audit_stats = "counts";
   std::string since;
-  std::string json_path;
+  std::string report_path;
   std::int64_t target_chunk_ms = 300;
   bool explain = false;
   cutover::VerifyOptions options;
@@ -48,22 +48,21 @@ std::chrono::sys_days parse_day(const std::string& text) {
   return std::chrono::sys_days{day};
 }
 
-// A progress line on a terminal; nothing otherwise (the library logs each table).
-void show_progress(const cutover::VerifyProgress& p) {
-  const double secs = p.elapsed.count();
-  std::fprintf(stderr, "\r%-9s %5.1f%%  %lld rows  %.0f rows/s   ", p.table.c_str(),
-               p.fraction * 100, static_cast<long long>(p.rows),
-               secs > 0 ? static_cast<double>(p.rows) / secs : 0.0);
+void show_progress(ProgressReporter& progress, const cutover::VerifyProgress& p) {
+  folio::obs::ProgressLine line;
+  line.fraction = p.overall_fraction;
+  line.rows = p.rows_all;
+  line.rows_per_s = p.rows_per_s;
+  if (p.eta) line.eta_seconds = p.eta->count();
+  line.note = p.table;
+  progress.update(line,
+                  {{"table", p.table}, {"table_percent", std::round(p.fraction * 1000) / 10}});
 }
 
-void write_json(const std::string& path, const cutover::VerifyReport& report) {
-  const std::string text = boost::json::serialize(cutover::to_json(report)) + "\n";
-  if (path == "-") {
-    std::cout << text;
-    return;
-  }
+// The full report (every difference) as JSON, for a file an operator keeps or a tool reads.
+void write_report(const std::string& path, const cutover::VerifyReport& report) {
   std::ofstream out(path);
-  out << text;
+  out << folio::obs::to_json_text(cutover::to_json(report)) << "\n";
   if (!out) throw std::runtime_error("cannot write " + path);
 }
 
@@ -73,8 +72,12 @@ int cmd_verify(VerifyArgs args) {
   if (!level) throw UsageError("--audit-stats must be full, counts or none");
   if (!args.since.empty()) args.options.since = parse_day(args.since);
   args.options.target_chunk = std::chrono::milliseconds(args.target_chunk_ms);
-  const bool tty = ::isatty(STDERR_FILENO) == 1;
-  if (tty && !args.explain) args.options.on_progress = show_progress;
+  ProgressReporter progress("verify");
+  if (!args.explain) {
+    args.options.on_progress = [&](const cutover::VerifyProgress& p) {
+      show_progress(progress, p);
+    };
+  }
   db::PoolOptions pool_options{.dsn = args.database_url,
                                .name = "verify",
                                .max_size = static_cast<std::size_t>(args.options.workers) + 2,
@@ -84,7 +87,7 @@ int cmd_verify(VerifyArgs args) {
       db::Pool pool(ex, pool_options);
       co_return co_await cutover::explain_chunks(pool, args.options);
     });
-    std::cout << plans;
+    print_result({{"plans", plans}}, plans);
     return 0;
   }
   const auto phase = run([&](asio::any_io_executor ex) -> asio::awaitable<cutover::VerifyPhase> {
@@ -94,11 +97,17 @@ int cmd_verify(VerifyArgs args) {
     }
     co_return co_await cutover::verify_phase(pool, args.options, *level);
   });
-  if (tty) std::fputc('\n', stderr);
-  // With the JSON on stdout, the human part goes to stderr so stdout stays parseable.
-  std::ostream& human = args.json_path == "-" ? std::cerr : std::cout;
-  human << cutover::format_phase(phase.audit) << cutover::format_summary(phase.report);
-  if (!args.json_path.empty()) write_json(args.json_path, phase.report);
+  std::int64_t rows = 0;
+  for (const auto& t : phase.report.tables) rows += t.rows_legacy + t.rows_partitioned;
+  progress.update(
+      {.fraction = 1, .rows = rows, .rows_per_s = phase.report.rows_per_s, .done = true});
+  // One result: the phase as cutover_audit records it, with the full report.
+  auto doc = cutover::to_json(phase.audit);
+  doc["report"] = cutover::to_json(phase.report);
+  print_result(doc, json_output() ? std::string()
+                                  : cutover::format_phase(phase.audit,
+                                                          cutover::format_summary(phase.report)));
+  if (!args.report_path.empty()) write_report(args.report_path, phase.report);
   return phase.report.clean ? 0 : kDifferencesFound;
 }
 
@@ -119,8 +128,9 @@ void register_switchover_verify(CLI::App& switchover, Action& action) {
   cmd->add_option("--workers", args->options.workers, "Chunks compared concurrently")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
-  cmd->add_option("--json", args->json_path,
-                  "Write the full report as JSON to FILE (- for stdout)");
+  cmd->add_option("--report-file", args->report_path,
+                  "Also write the full report (every difference) as JSON to FILE; --json prints "
+                  "it on stdout with the phase");
   cmd->add_option("--audit-stats", args->audit_stats,
                   "Row counts and checksums recorded before and after: full, counts or none")
       ->capture_default_str();

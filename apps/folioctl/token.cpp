@@ -1,10 +1,15 @@
 // folioctl token create | revoke: API bearer tokens for folio-server. create prints the
 // token once (only its SHA-256 is stored) and its id on stderr; revoke takes that id.
+//
+// create's stdout is the bare token in either output mode: it is a secret meant for
+// `token=$(folioctl token create ...)`, and wrapping it in JSON would only make every caller
+// unwrap it. Its notice on stderr follows the mode (a JSON log line for programs).
 #include <iostream>
 
 #include "cli.hpp"
 #include "folio/auth/tokens.hpp"
 #include "folio/db/pool.hpp"
+#include "output.hpp"
 
 namespace folioctl {
 
@@ -43,8 +48,12 @@ int cmd_create(const TokenArgs& args) {
   if (principal) {
     const std::string scope_text =
         args.org ? "organization " + std::to_string(*args.org) : std::string("admin");
-    std::cerr << "token id " << principal->token_id << " (" << scope_text
-              << "): shown once, store it now\n";
+    boost::json::object fields{{"token_id", principal->token_id},
+                               {"scope", args.org ? "org" : "admin"}};
+    if (args.org) fields["org_id"] = *args.org;
+    print_notice("token id " + std::to_string(principal->token_id) + " (" + scope_text +
+                     "): shown once, store it now",
+                 std::move(fields));
   }
   return 0;
 }
@@ -56,10 +65,11 @@ int cmd_revoke(const TokenArgs& args) {
     co_return co_await auth::TokenStore::revoke(pool, args.id);
   });
   if (!revoked) {
-    std::cerr << "folioctl: no active token with id " << args.id << "\n";
+    print_error("no active token with id " + std::to_string(args.id), 1, {{"token_id", args.id}});
     return 1;
   }
-  std::cout << "token " << args.id << " revoked\n";
+  print_result({{"token_id", args.id}, {"revoked", true}},
+               "token " + std::to_string(args.id) + " revoked\n");
   return 0;
 }
 

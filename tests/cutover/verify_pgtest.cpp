@@ -108,7 +108,7 @@ TEST(Verify, FindsExactlyTheDivergedKeysAndRepairsThemFromTheSourceSide) {
       EXPECT_TRUE(t.mismatched_buckets.empty()) << t.table;
     }
     const std::string json = "/tmp/v" + std::to_string(::getpid()) + "_clean.json";
-    EXPECT_EQ(folioctl("switchover verify --database-url '" + dsn + "' --json " + json), 0);
+    EXPECT_EQ(folioctl("switchover verify --database-url '" + dsn + "' --report-file " + json), 0);
     const auto report = read_json(json);
     EXPECT_TRUE(report.at("clean").as_bool());
     EXPECT_TRUE(report.at("since").is_null());
@@ -201,7 +201,7 @@ TEST(Verify, FindsExactlyTheDivergedKeysAndRepairsThemFromTheSourceSide) {
               1);
     // The command exits 4 and its JSON names the keys.
     const std::string json = "/tmp/v" + std::to_string(::getpid()) + "_diff.json";
-    EXPECT_EQ(folioctl("switchover verify --database-url '" + dsn + "' --json " + json), 4);
+    EXPECT_EQ(folioctl("switchover verify --database-url '" + dsn + "' --report-file " + json), 4);
     const auto report = read_json(json);
     EXPECT_FALSE(report.at("clean").as_bool());
     EXPECT_EQ(report.at("differences").as_int64(), 6);
