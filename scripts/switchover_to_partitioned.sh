@@ -5,6 +5,13 @@
 #   preflight -> prepare -> sync-on -> backfill -> verify -> [pilot -> verify-pilot]
 #   -> cutover -> verify-cutover -> [finalize]
 #
+# pilot, cutover and finalize pass folioctl's verification gate only after a clean full
+# verify that started after the last backfill, sync-on and repair: `verify` opens it for
+# pilot and cutover (verify-pilot is incremental, --since: it can close the gate, never open
+# it), verify-cutover for finalize. A separate `--from finalize` run also needs that verify
+# to be younger than --max-verify-age: run `folioctl switchover verify` first. When a gated
+# step exits 5, run what its message names, then resume at that step.
+#
 # Every phase is idempotent, so a run that stopped resumes with --from <phase>. The steps
 # that change what production does (sync-on, pilot, cutover, finalize) ask "type yes" first
 # unless --yes. finalize (drop the sync triggers, archive the legacy tables; no rollback

@@ -26,6 +26,7 @@ struct RoutingArgs {
   std::string audit_stats;
   std::vector<std::int64_t> orgs;
   bool confirm = false;
+  bool skip_verify_gate = false;
   std::string max_verify_age = "24h";
   std::int64_t lock_timeout_ms = 500;
   int lock_attempts = 5;
@@ -40,6 +41,19 @@ std::shared_ptr<RoutingArgs> add_common(CLI::App* cmd, std::string default_stats
                   "Row counts and checksums recorded before and after: full, counts or none")
       ->capture_default_str();
   return args;
+}
+
+cutover::VerifyGatePolicy gate_policy(const RoutingArgs& args) {
+  return args.skip_verify_gate ? cutover::VerifyGatePolicy::skip
+                               : cutover::VerifyGatePolicy::enforce;
+}
+
+// pilot add, cutover and finalize wait for a clean full verification (verify_gate.hpp).
+void add_skip_verify_gate(CLI::App* cmd, RoutingArgs& args) {
+  cmd->add_flag("--skip-verify-gate", args.skip_verify_gate,
+                "Go ahead without a clean full verification after the last backfill, sync-on "
+                "and repair; recorded in the audit row with who skipped it and why it was "
+                "closed");
 }
 
 cutover::StatsLevel stats_level(const RoutingArgs& args) {
@@ -102,14 +116,15 @@ int cmd_preflight(const RoutingArgs& args) {
 int cmd_pilot(const RoutingArgs& args, bool add) {
   const auto level = stats_level(args);
   return run_phase(args, [&](db::Pool& pool) {
-    return add ? cutover::pilot_add(pool, args.orgs, level)
+    return add ? cutover::pilot_add(pool, args.orgs, level, gate_policy(args))
                : cutover::pilot_remove(pool, args.orgs, level);
   });
 }
 
 int cmd_cutover(const RoutingArgs& args) {
   const auto level = stats_level(args);
-  return run_phase(args, [&](db::Pool& pool) { return cutover::cut_over(pool, level); });
+  return run_phase(
+      args, [&](db::Pool& pool) { return cutover::cut_over(pool, level, gate_policy(args)); });
 }
 
 int cmd_rollback(const RoutingArgs& args) {
@@ -121,6 +136,7 @@ int cmd_finalize(const RoutingArgs& args) {
   cutover::FinalizeOptions options;
   options.confirm = args.confirm;
   options.max_verify_age = parse_age(args.max_verify_age);
+  options.gate = gate_policy(args);
   options.stats = stats_level(args);
   options.locks.lock_timeout = std::chrono::milliseconds(args.lock_timeout_ms);
   options.locks.attempts = args.lock_attempts;
@@ -165,10 +181,11 @@ void register_switchover_routing(CLI::App& switchover, Action& action) {
   pilot->require_subcommand(1);
   auto* add = pilot->add_subcommand(
       "add",
-      "Route these organizations to the partitioned tables (needs sync-on and a finished "
-      "backfill)");
+      "Route these organizations to the partitioned tables (needs sync-on, a finished "
+      "backfill and a clean full verify after both)");
   auto add_args = add_common(add, "counts");
   add_orgs(add, *add_args);
+  add_skip_verify_gate(add, *add_args);
   on_parsed(add, action, add_args, [](const RoutingArgs& a) { return cmd_pilot(a, true); });
   auto* remove = pilot->add_subcommand(
       "remove", "Delete these organizations' pilot rows: they follow the fleet routing again");
@@ -177,8 +194,12 @@ void register_switchover_routing(CLI::App& switchover, Action& action) {
   on_parsed(remove, action, remove_args, [](const RoutingArgs& a) { return cmd_pilot(a, false); });
 
   auto* cut = switchover.add_subcommand(
-      "cutover", "Route every organization to the partitioned tables (the fleet row)");
-  on_parsed(cut, action, add_common(cut, "counts"), cmd_cutover);
+      "cutover",
+      "Route every organization to the partitioned tables (the fleet row; needs sync-on, a "
+      "finished backfill and a clean full verify after both)");
+  auto cut_args = add_common(cut, "counts");
+  add_skip_verify_gate(cut, *cut_args);
+  on_parsed(cut, action, cut_args, cmd_cutover);
 
   auto* back = switchover.add_subcommand(
       "rollback",
@@ -189,7 +210,7 @@ void register_switchover_routing(CLI::App& switchover, Action& action) {
   auto* finalize = switchover.add_subcommand(
       "finalize",
       "IRREVERSIBLE: drop the sync triggers and archive the legacy tables, after cutover and "
-      "a recent clean full verify");
+      "a recent clean full verify (after the last backfill, sync-on and repair)");
   auto finalize_args = add_common(finalize, "full");
   finalize->add_flag("--confirm", finalize_args->confirm,
                      "Required: yes, retire the legacy tables");
@@ -197,6 +218,7 @@ void register_switchover_routing(CLI::App& switchover, Action& action) {
       ->add_option("--max-verify-age", finalize_args->max_verify_age,
                    "Newest clean full verify must be younger than this (24h, 90m, 2d)")
       ->capture_default_str();
+  add_skip_verify_gate(finalize, *finalize_args);
   finalize
       ->add_option("--lock-timeout-ms", finalize_args->lock_timeout_ms,
                    "Longest wait for a table lock per attempt")

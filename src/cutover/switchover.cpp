@@ -104,7 +104,7 @@ asio::awaitable<PhaseOutcome> change_routing(db::Pool& pool, std::string action,
 }  // namespace
 
 asio::awaitable<AuditedPhase> pilot_add(db::Pool& pool, std::vector<std::int64_t> orgs,
-                                        StatsLevel stats) {
+                                        StatsLevel stats, VerifyGatePolicy gate) {
   require_orgs(orgs);
   const std::vector<std::int64_t>& wanted = orgs;
   const auto before = co_await RoutingStore::load(pool);
@@ -112,6 +112,7 @@ asio::awaitable<AuditedPhase> pilot_add(db::Pool& pool, std::vector<std::int64_t
     const auto it = before.pilots.find(org);
     return it == before.pilots.end() || it->second != Target::partitioned;
   });
+  json::object gate_details;
   if (changes) {
     if (detail::finalized(co_await detail::schema_state(pool))) {
       throw SwitchRefused(
@@ -123,11 +124,14 @@ asio::awaitable<AuditedPhase> pilot_add(db::Pool& pool, std::vector<std::int64_t
     if (auto unknown = co_await unknown_orgs(pool, wanted); !unknown.empty()) {
       throw SwitchRefused("pilot add: no such organization: " + unknown);
     }
+    gate_details = co_await pass_verify_gate(pool, "pilot add", gate);
   }
   co_return co_await run_audited(pool, "pilot", stats, [&]() -> asio::awaitable<PhaseOutcome> {
-    co_return co_await change_routing(pool, "add", [&](db::Transaction& tx) {
+    auto out = co_await change_routing(pool, "add", [&](db::Transaction& tx) {
       return RoutingStore::add_pilots(tx, wanted, Target::partitioned);
     });
+    if (!gate_details.empty()) out.details["verify_gate"] = gate_details;
+    co_return out;
   });
 }
 
@@ -156,12 +160,14 @@ asio::awaitable<AuditedPhase> pilot_remove(db::Pool& pool, std::vector<std::int6
   });
 }
 
-asio::awaitable<AuditedPhase> cut_over(db::Pool& pool, StatsLevel stats) {
+asio::awaitable<AuditedPhase> cut_over(db::Pool& pool, StatsLevel stats, VerifyGatePolicy gate) {
   const auto before = co_await RoutingStore::load(pool);
+  json::object gate_details;
   if (before.fleet != Target::partitioned) {
     if (auto problem = co_await detail::readiness_problem(pool)) {
       throw SwitchRefused("cutover: " + *problem);
     }
+    gate_details = co_await pass_verify_gate(pool, "cutover", gate);
   }
   co_return co_await run_audited(pool, "cutover", stats, [&]() -> asio::awaitable<PhaseOutcome> {
     auto out = co_await change_routing(pool, "cutover", [](db::Transaction& tx) {
@@ -173,6 +179,7 @@ asio::awaitable<AuditedPhase> cut_over(db::Pool& pool, StatsLevel stats) {
           "{} pilot rows keep organizations on legacy; finalize refuses until they are removed",
           after.at("pilots_legacy").as_int64());
     }
+    if (!gate_details.empty()) out.details["verify_gate"] = gate_details;
     co_return out;
   });
 }

@@ -88,6 +88,9 @@ milliseconds until_metric(HttpClient& http, const std::string& series, double wa
 TEST(LiveSwitch, PilotCutoverAndRollbackReachTheRunningServerWithoutFailedRequests) {
   CutoverDatabase db("api_live", 8, 20, 6);
   prepare_both_sides(db.dsn());
+  // A real cutover: the clean full verification that opens the gate of pilot add and cutover.
+  const auto verified = folioctl("switchover verify --database-url '" + db.dsn() + "'");
+  ASSERT_EQ(verified.exit_code, 0) << verified.output;
   const std::string token = create_token(db.dsn(), auth::Scope::admin, std::nullopt);
   ServerProcess server(db.dsn());  // DATABASE_DIRECT_URL = the same database: LISTEN
   HttpClient probe(server.host(), server.port());

@@ -8,6 +8,7 @@
 #include "folio/cutover/schema.hpp"
 #include "folio/cutover/switchover.hpp"
 #include "folio/cutover/sync.hpp"
+#include "folio/cutover/verify.hpp"
 #include "folio/partitioning/routing_store.hpp"
 #include "support/async.hpp"
 #include "support/cutover_database.hpp"
@@ -59,8 +60,11 @@ std::int64_t audit_rows(const std::string& dsn, std::string_view phase, std::str
                          "' AND status = '" + std::string(status) + "'");
 }
 
+// A verify row as verify_phase records one; the default is a clean full verification.
 void add_verify_row(const std::string& dsn, std::string_view status, std::string_view age,
-                    std::string_view details = R"({"since": null, "clean": true})") {
+                    std::string_view details = R"({"since": null, "clean": true, "repaired": 0,
+                                                   "tables": {"revenues": {}, "expenses": {},
+                                                              "balances": {}}})") {
   test::run_script(dsn,
                    "INSERT INTO cutover_audit (phase, status, started_at, finished_at, "
                    "details) VALUES ('verify', '" +
@@ -90,6 +94,12 @@ TEST(Switchover, RefusesUntilReadyThenSwitchesRouting) {
   EXPECT_FALSE(routing(dsn).fleet.has_value());
 
   with_pool(dsn, [](db::Pool& pool) -> awaitable<void> { co_await backfill(pool, {}); });
+  EXPECT_NE(refusal(dsn, add).find("switchover verify"), std::string::npos) << refusal(dsn, add);
+  EXPECT_NE(refusal(dsn, cut).find("switchover verify"), std::string::npos);
+  const auto verified = with_pool(dsn, [](db::Pool& pool) -> awaitable<VerifyPhase> {
+    co_return co_await verify_phase(pool, {}, StatsLevel::none);  // the options outlive it
+  });
+  ASSERT_TRUE(verified.report.clean);
   auto phase = with_pool(dsn, add);
   EXPECT_EQ(phase.status, "ok");
   EXPECT_EQ(phase.details.at("changed").as_int64(), 2);
@@ -126,7 +136,10 @@ TEST(Switchover, RefusesUntilReadyThenSwitchesRouting) {
   EXPECT_NE(status.find("fleet partitioned"), std::string::npos) << status;
   EXPECT_NE(status.find("revenues on"), std::string::npos) << status;
   EXPECT_NE(status.find("revenues 100.0%"), std::string::npos) << status;
-  EXPECT_NE(status.find("no clean full verification"), std::string::npos) << status;
+  EXPECT_NE(status.find("verify gate open — clean full verify #" +
+                        std::to_string(verified.audit.audit_id)),
+            std::string::npos)
+      << status;
   EXPECT_NE(status.find("cutover    ok"), std::string::npos) << status;
 
   const auto back = [](db::Pool& pool) { return rollback(pool, StatsLevel::counts); };
@@ -148,7 +161,9 @@ TEST(Switchover, RollbackRefusedWhileTheSyncIsOff) {
   test::CutoverDatabase db("switch_rollback", 3, 10, 3);
   const auto& dsn = db.dsn();
   prepare_sync_backfill(dsn);
-  with_pool(dsn, [](db::Pool& pool) { return cut_over(pool, StatsLevel::none); });
+  // About rollback's own check: the cutover before it skips the verification gate.
+  with_pool(
+      dsn, [](db::Pool& pool) { return cut_over(pool, StatsLevel::none, VerifyGatePolicy::skip); });
   with_pool(dsn, [](db::Pool& pool) -> awaitable<void> { co_await sync_off(pool, {}); });
   const auto back = [](db::Pool& pool) { return rollback(pool, StatsLevel::none); };
   const auto why = refusal(dsn, back);
@@ -171,7 +186,11 @@ TEST(Switchover, FinalizeCriteriaAndWhatItLeaves) {
   EXPECT_NE(refusal(dsn, fin).find("--confirm"), std::string::npos);
   options.confirm = true;
   EXPECT_NE(refusal(dsn, fin).find("switchover cutover"), std::string::npos) << refusal(dsn, fin);
-  with_pool(dsn, [](db::Pool& pool) { return cut_over(pool, StatsLevel::none); });
+  // About finalize's criteria, whose verification rows are made by hand below: the cutover
+  // skips the verification gate. (sync-on and backfill ran through the library, which records
+  // no audit rows, so nothing here supersedes those verification rows.)
+  with_pool(
+      dsn, [](db::Pool& pool) { return cut_over(pool, StatsLevel::none, VerifyGatePolicy::skip); });
 
   const std::vector<std::int64_t> org = {o1};
   with_pool(dsn,
@@ -181,20 +200,25 @@ TEST(Switchover, FinalizeCriteriaAndWhatItLeaves) {
 
   EXPECT_NE(refusal(dsn, fin).find("no clean full verification"), std::string::npos);
   add_verify_row(dsn, "ok", "1 hour", R"({"since": "2026-11-01", "clean": true})");
-  add_verify_row(dsn, "ok", "1 hour", R"({"since": null, "clean": false})");
+  add_verify_row(dsn, "ok", "40 hours", R"({"since": null, "clean": false})");
+  add_verify_row(dsn, "ok", "1 hour",
+                 R"({"since": null, "clean": true, "tables": {"revenues": {}, "expenses": {}}})");
   EXPECT_NE(refusal(dsn, fin).find("no clean full verification"), std::string::npos);
   add_verify_row(dsn, "ok", "30 hours");
   EXPECT_NE(refusal(dsn, fin).find("30.0 h old"), std::string::npos) << refusal(dsn, fin);
   add_verify_row(dsn, "ok", "2 hours");
   add_verify_row(dsn, "failed", "1 hour", R"({"since": "2026-11-01"})");
-  EXPECT_NE(refusal(dsn, fin).find("failed or found differences"), std::string::npos)
+  EXPECT_NE(refusal(dsn, fin).find("failed (see its audit row)"), std::string::npos)
       << refusal(dsn, fin);
   add_verify_row(dsn, "ok", "10 minutes");
+  const std::int64_t allowing = scalar(dsn, "SELECT max(id) FROM cutover_audit");
   EXPECT_EQ(scalar(dsn, "SELECT count(*) FROM cutover_audit WHERE phase = 'finalize'"), 0);
 
   const std::int64_t max_id = scalar(dsn, "SELECT max(id) FROM revenues");
   const auto phase = with_pool(dsn, fin);
   EXPECT_EQ(phase.status, "ok");
+  EXPECT_EQ(phase.details.at("verify_gate").at("state").as_string(), "open");
+  EXPECT_EQ(phase.details.at("verify_gate").at("audit_id").as_int64(), allowing);
   const std::string archive(phase.details.at("archived").at("revenues").as_string());
   EXPECT_EQ(archive.rfind("revenues_archived_", 0), 0u) << archive;
   EXPECT_EQ(archive.size(), std::string("revenues_archived_YYYYMMDD").size());

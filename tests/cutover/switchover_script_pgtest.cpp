@@ -119,6 +119,13 @@ TEST(SwitchoverScript, FullRunEndsOnThePartitionedTables) {
         << phase;
   }
   EXPECT_EQ(test::scalar(db.dsn(), "SELECT count(*) FROM cutover_audit WHERE phase = 'verify'"), 3);
+  // pilot and cutover each passed the verification gate on the full verify after the backfill.
+  EXPECT_EQ(test::scalar(db.dsn(),
+                         "SELECT count(*) FROM cutover_audit WHERE phase IN ('pilot', 'cutover') "
+                         "AND status = 'ok' AND details->'verify_gate'->>'state' = 'open' AND "
+                         "(details->'verify_gate'->>'audit_id')::bigint = (SELECT min(id) FROM "
+                         "cutover_audit WHERE phase = 'verify')"),
+            2);
   EXPECT_EQ(test::scalar(db.dsn(), "SELECT count(*) FROM cutover_audit WHERE phase = 'finalize'"),
             0);
   EXPECT_NE(run.output.find("switchover done up to cutover"), std::string::npos) << run.output;

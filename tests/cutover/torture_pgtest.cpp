@@ -334,7 +334,8 @@ TEST(Torture, ConcurrentWritersThroughEveryPhaseLeaveIdenticalSides) {
 
           shared.mode = Mode::routed;
           co_await sleep_for(300ms);
-          verify_clean_live = (co_await verify(pool, {})).clean;
+          // Recorded, so the verification gate of the pilot and the cutover opens.
+          verify_clean_live = (co_await verify_phase(pool, {}, StatsLevel::none)).report.clean;
 
           const std::vector<std::int64_t> pilots = {1, 2, 3, 5, 8, 13, 21, 34};
           co_await pilot_add(pool, pilots, StatsLevel::none);

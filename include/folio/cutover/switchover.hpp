@@ -9,7 +9,11 @@
 // and is never refused, so every command can be re-run.
 //
 // Routing decisions:
-//  * pilot add and cutover need the sync on for every table and a finished backfill.
+//  * pilot add and cutover need the sync on for every table, a finished backfill and an open
+//    verification gate (verify_gate.hpp): a clean full verification after the last backfill,
+//    sync-on and repair, not contradicted since. So does finalize, whose verification must
+//    also be recent. VerifyGatePolicy::skip overrides the gate and is recorded in the audit
+//    row (details.verify_gate), which otherwise names the verification that allowed the phase.
 //  * cutover sets the fleet row to partitioned and keeps the pilot rows: after cutover they
 //    are redundant (pilots to partitioned) or deliberate exceptions (pilots to legacy, which
 //    block finalize until removed); rollback deletes them all.
@@ -34,6 +38,7 @@
 
 #include "folio/cutover/audit.hpp"
 #include "folio/cutover/lock_retry.hpp"
+#include "folio/cutover/verify_gate.hpp"
 #include "folio/db/pool.hpp"
 
 namespace folio::cutover {
@@ -54,9 +59,10 @@ class SwitchRefused : public std::runtime_error {
 
 // Routes `orgs` to the partitioned tables (pilot rows). Throws std::invalid_argument for an
 // empty list or an id <= 0, SwitchRefused when sync or backfill is not done, an organization
-// does not exist, or finalize ran.
+// does not exist, finalize ran, or the verification gate is closed (unless `gate` is skip).
 boost::asio::awaitable<AuditedPhase> pilot_add(db::Pool& pool, std::vector<std::int64_t> orgs,
-                                               StatsLevel stats);
+                                               StatsLevel stats,
+                                               VerifyGatePolicy gate = VerifyGatePolicy::enforce);
 
 // Deletes the pilot rows of `orgs`: they follow the fleet row again. Throws
 // std::invalid_argument as pilot_add, SwitchRefused when the sync is off while one of them
@@ -65,7 +71,8 @@ boost::asio::awaitable<AuditedPhase> pilot_remove(db::Pool& pool, std::vector<st
                                                   StatsLevel stats);
 
 // Fleet row = partitioned. Throws SwitchRefused as pilot_add.
-boost::asio::awaitable<AuditedPhase> cut_over(db::Pool& pool, StatsLevel stats);
+boost::asio::awaitable<AuditedPhase> cut_over(db::Pool& pool, StatsLevel stats,
+                                              VerifyGatePolicy gate = VerifyGatePolicy::enforce);
 
 // Fleet row = legacy and no pilot rows, in one transaction. Throws SwitchRefused after
 // finalize, or when the sync is off while some organization is routed to partitioned.
@@ -75,8 +82,10 @@ boost::asio::awaitable<AuditedPhase> rollback(db::Pool& pool, StatsLevel stats);
 
 struct FinalizeOptions {
   bool confirm = false;  // finalize is irreversible: required
-  // The latest clean full verification must have finished at most this long ago.
+  // The verification gate must be open, with a clean full verification that finished at most
+  // this long ago.
   std::chrono::seconds max_verify_age = std::chrono::hours(24);
+  VerifyGatePolicy gate = VerifyGatePolicy::enforce;
   StatsLevel stats = StatsLevel::full;
   LockRetryOptions locks;
 };
@@ -87,10 +96,9 @@ struct FinalizeOptions {
 // revenues, expenses and balances to <table>_archived_<YYYYMMDD> (UTC date of the server).
 // Status "noop" when it already ran.
 // Throws SwitchRefused unless: confirm; the partitioned tables exist; the fleet row is
-// partitioned; no pilot row routes to legacy; the latest clean full verify (cutover_audit
-// phase 'verify', status 'ok', no 'since', not 'clean': false) finished within
-// max_verify_age and no verify failed after it. Throws db::LockNotAvailable when the tables
-// stay locked.
+// partitioned; no pilot row routes to legacy; the verification gate is open (verify_gate.hpp)
+// with a clean full verification that finished within max_verify_age — or `gate` is
+// skip. Throws db::LockNotAvailable when the tables stay locked.
 boost::asio::awaitable<AuditedPhase> finalize(db::Pool& pool, FinalizeOptions options);
 
 // ---- preflight -------------------------------------------------------------------------------
@@ -131,8 +139,8 @@ std::string format_checks(const boost::json::array& checks);
 
 // ---- status ----------------------------------------------------------------------------------
 
-// For a terminal: routing (fleet, pilots), sync state, backfill progress, the latest
-// verification, partition months per table and the last 10 audit rows. Reads only.
+// For a terminal: routing (fleet, pilots), sync state, backfill progress, the verification
+// gate (format_gate), partition months per table and the last 10 audit rows. Reads only.
 boost::asio::awaitable<std::string> status_report(db::Pool& pool);
 
 }  // namespace folio::cutover

@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cmath>
 
 #include "folio/cutover/switchover.hpp"
 #include "folio/db/transaction.hpp"
@@ -21,8 +20,6 @@ using partitioning::RoutingStore;
 using partitioning::Target;
 
 namespace {
-
-std::string hours(double seconds) { return fmt::format("{:.1f} h", seconds / 3600.0); }
 
 // Refuses unless the fleet row is partitioned and no pilot row routes to legacy.
 void require_partitioned_routing(const RoutingSnapshot& routing) {
@@ -96,25 +93,9 @@ asio::awaitable<AuditedPhase> finalize(db::Pool& pool, FinalizeOptions options) 
   }
   require_partitioned_routing(co_await RoutingStore::load(pool));
 
-  const auto verify = co_await detail::latest_clean_verify(pool);
-  if (!verify) {
-    throw SwitchRefused(
-        "finalize: no clean full verification is recorded: run `folioctl switchover verify` "
-        "(without --since)");
-  }
-  const auto max_age = static_cast<double>(options.max_verify_age.count());
-  if (verify->age_seconds > max_age) {
-    throw SwitchRefused(fmt::format(
-        "finalize: the latest clean full verification (audit #{}, {}) is {} old, more than the "
-        "allowed {}: run `folioctl switchover verify` again",
-        verify->audit_id, verify->finished_at, hours(verify->age_seconds), hours(max_age)));
-  }
-  if (verify->later_failure) {
-    throw SwitchRefused(fmt::format(
-        "finalize: verification audit #{} failed or found differences after the clean one "
-        "(#{}): investigate, run `folioctl switchover verify --repair`, then a full verify",
-        *verify->later_failure, verify->audit_id));
-  }
+  // The routing and the tables are checked first: their refusals name an earlier phase.
+  const auto gate_details = co_await pass_verify_gate(pool, "finalize", options.gate,
+                                                      {.max_age = options.max_verify_age});
 
   co_return co_await run_audited(
       pool, "finalize", options.stats, [&]() -> asio::awaitable<PhaseOutcome> {
@@ -173,9 +154,7 @@ asio::awaitable<AuditedPhase> finalize(db::Pool& pool, FinalizeOptions options) 
         out.details["triggers_dropped"] = dropped;
         out.details["sequence"] = "folio_id_seq OWNED BY NONE";
         out.details["routing"] = routing;
-        out.details["verify"] = json::object{{"audit_id", verify->audit_id},
-                                             {"finished_at", verify->finished_at},
-                                             {"age_s", std::llround(verify->age_seconds)}};
+        out.details["verify_gate"] = gate_details;
         co_return out;
       });
 }

@@ -139,29 +139,4 @@ asio::awaitable<std::optional<std::string>> readiness_problem(db::Pool& pool) {
       unfinished);
 }
 
-asio::awaitable<std::optional<VerifyRecord>> latest_clean_verify(db::Pool& pool) {
-  auto r = co_await pool.query(
-      "WITH clean AS ("
-      "  SELECT id, finished_at FROM cutover_audit"
-      "   WHERE phase = 'verify' AND status = 'ok' AND finished_at IS NOT NULL"
-      "     AND details->>'since' IS NULL AND details->'clean' IS DISTINCT FROM 'false'::jsonb"
-      "   ORDER BY finished_at DESC, id DESC LIMIT 1)"
-      "SELECT c.id,"
-      "       to_char(c.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS \"UTC\"'),"
-      "       extract(epoch FROM clock_timestamp() - c.finished_at)::float8,"
-      "       (SELECT max(v.id) FROM cutover_audit v"
-      "         WHERE v.phase = 'verify' AND v.id <> c.id"
-      "           AND coalesce(v.finished_at, v.started_at) > c.finished_at"
-      "           AND (v.status = 'failed' OR v.details->'clean' = 'false'::jsonb))"
-      "  FROM clean c");
-  if (r.empty()) co_return std::nullopt;
-  const auto row = r.front();
-  VerifyRecord record;
-  record.audit_id = row.get<std::int64_t>(0);
-  record.finished_at = row.get<std::string>(1);
-  record.age_seconds = row.get<double>(2);
-  record.later_failure = row.get<std::optional<std::int64_t>>(3);
-  co_return record;
-}
-
 }  // namespace folio::cutover::detail

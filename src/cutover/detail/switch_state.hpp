@@ -1,6 +1,6 @@
 // What the switch phases and the status report need to know about the cutover's state:
-// which tables exist on which side (and whether finalize archived them), whether the
-// partitioned side is ready for traffic, and the latest verification.
+// which tables exist on which side (and whether finalize archived them) and whether the
+// partitioned side is ready for traffic (the verification gate is verify_gate.hpp).
 //
 // Thread-safety: stateless functions; the pool must be used from its own executor.
 #pragma once
@@ -46,17 +46,5 @@ boost::asio::awaitable<std::optional<std::string>> sync_problem(db::Pool& pool);
 // backfill not finished (every backfill_progress range done, ranges recorded for all three
 // tables) — naming the phase to run; nullopt when it may.
 boost::asio::awaitable<std::optional<std::string>> readiness_problem(db::Pool& pool);
-
-struct VerifyRecord {
-  std::int64_t audit_id = 0;
-  std::string finished_at;  // as the server prints it, UTC
-  double age_seconds = 0;
-  // A verify after it that failed or found differences (its audit id), if any.
-  std::optional<std::int64_t> later_failure;
-};
-
-// The latest clean full verification: cutover_audit phase 'verify', status 'ok', details
-// without 'since' and not {"clean": false}; nullopt when there is none.
-boost::asio::awaitable<std::optional<VerifyRecord>> latest_clean_verify(db::Pool& pool);
 
 }  // namespace folio::cutover::detail

@@ -9,6 +9,7 @@
 #include "folio/cutover/schema.hpp"
 #include "folio/cutover/switchover.hpp"
 #include "folio/cutover/sync.hpp"
+#include "folio/cutover/verify_gate.hpp"
 #include "folio/partitioning/routing_store.hpp"
 #include "switch_state.hpp"
 
@@ -99,16 +100,7 @@ asio::awaitable<std::string> status_report(db::Pool& pool) {
   out += line("sync", sync);
   out += line("backfill", backfill_text(co_await backfill_state(pool)));
 
-  if (const auto verify = co_await detail::latest_clean_verify(pool)) {
-    out += line("verify",
-                fmt::format("latest clean full verify: audit #{} at {} ({:.1f} h ago){}",
-                            verify->audit_id, verify->finished_at, verify->age_seconds / 3600,
-                            verify->later_failure
-                                ? fmt::format("; audit #{} failed after it", *verify->later_failure)
-                                : std::string("; no failure since")));
-  } else {
-    out += line("verify", "no clean full verification recorded");
-  }
+  out += line("verify gate", format_gate(co_await verify_gate(pool)));
 
   std::string partitions;
   for (const auto& t : state.tables) {
