@@ -4,11 +4,18 @@
 // Exit codes: 0 after a graceful shutdown (SIGTERM/SIGINT), 1 on a runtime failure (the
 // port cannot be bound, routing cannot start), 2 on bad options.
 #include <CLI/CLI.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 #include <charconv>
 #include <cstdlib>
 #include <iostream>
+#include <thread>
 
 #include "folio/api/server.hpp"
+#include "folio/cutover/scheduled_jobs.hpp"
+#include "folio/db/pool.hpp"
+#include "folio/jobs/runner.hpp"
 #include "folio/obs/log.hpp"
 #include "folio/partitioning/partitioning_manager.hpp"
 
@@ -97,6 +104,102 @@ void add_cache_options(CLI::App& app, folio::api::ServerOptions& o, std::int64_t
                "cache instead of exiting")
       ->envname("FOLIO_CACHE_FAIL_OPEN");
 }
+
+// Scheduled jobs (docs/operations.md): which ones this instance takes part in, and how often
+// they run fleet-wide. Whichever instance claims a job's lease runs it.
+struct JobsConfig {
+  std::vector<std::string> names;  // empty: no job runner
+  std::string database_url;        // DDL rights: maintenance creates partitions
+  std::int64_t lease_ttl_ms = 30000;
+  std::int64_t maintenance_period_s = 3600;
+  std::int64_t verify_recent_period_s = 900;
+  std::int64_t verify_full_period_s = 86400;
+  folio::cutover::ScheduledJobsOptions options;
+};
+
+void add_job_options(CLI::App& app, JobsConfig& j) {
+  std::string names = "partition-maintenance, verify-recent, verify-full";
+  app.add_option("--jobs", j.names,
+                 "Scheduled jobs this instance runs when it holds their lease: all, or some "
+                 "of: " +
+                     names + " (comma-separated); empty: none")
+      ->envname("FOLIO_JOBS")
+      ->delimiter(',');
+  app.add_option("--jobs-database-url", j.database_url,
+                 "PostgreSQL URL for the jobs (a role that may create partitions; PgBouncer "
+                 "in transaction mode works); empty: --database-direct-url, else --database-url")
+      ->envname("FOLIO_JOBS_DATABASE_URL");
+  app.add_option("--job-lease-ttl-ms", j.lease_ttl_ms,
+                 "A job's lease expires this long after its last renewal (renewed every "
+                 "third of it); another instance takes over a dead holder's job after it")
+      ->envname("FOLIO_JOB_LEASE_TTL_MS")
+      ->capture_default_str()
+      ->check(CLI::Range(300, 3600000));
+  app.add_option("--maintenance-period-s", j.maintenance_period_s,
+                 "partition-maintenance runs this often, fleet-wide")
+      ->envname("FOLIO_MAINTENANCE_PERIOD_S")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 604800));
+  app.add_option("--future-months", j.options.future_months,
+                 "Months after the current one that maintenance keeps partitioned")
+      ->envname("FOLIO_FUTURE_MONTHS")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 120));
+  app.add_option("--verify-recent-period-s", j.verify_recent_period_s,
+                 "verify-recent (the last --verify-recent-days days) runs this often")
+      ->envname("FOLIO_VERIFY_RECENT_PERIOD_S")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 604800));
+  app.add_option("--verify-recent-days", j.options.recent_days, "Days verify-recent checks")
+      ->envname("FOLIO_VERIFY_RECENT_DAYS")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3650));
+  app.add_option("--verify-full-period-s", j.verify_full_period_s,
+                 "verify-full (everything) runs this often")
+      ->envname("FOLIO_VERIFY_FULL_PERIOD_S")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 2678400));
+}
+
+// The job runner on a thread of its own, with its own pool: a long verification never takes
+// a request's connection or its worker's time.
+class JobsThread {
+ public:
+  explicit JobsThread(JobsConfig config) : config_(std::move(config)) {
+    if (config_.names.size() == 1 && config_.names.front() == "all") config_.names.clear();
+    config_.options.maintenance_period = std::chrono::seconds(config_.maintenance_period_s);
+    config_.options.verify_recent_period = std::chrono::seconds(config_.verify_recent_period_s);
+    config_.options.verify_full_period = std::chrono::seconds(config_.verify_full_period_s);
+    pool_.emplace(io_.get_executor(),
+                  folio::db::PoolOptions{
+                      .dsn = config_.database_url,
+                      .name = "jobs",
+                      .max_size = static_cast<std::size_t>(config_.options.verify_workers + 2)});
+    folio::jobs::RunnerOptions options;
+    options.instance = folio::jobs::make_instance_id();
+    options.lease_ttl = std::chrono::milliseconds(config_.lease_ttl_ms);
+    // Throws std::invalid_argument for an unknown job name, before anything starts.
+    runner_.emplace(*pool_, options,
+                    folio::cutover::scheduled_jobs(*pool_, config_.options, config_.names));
+    thread_ = std::thread([this] {
+      boost::asio::co_spawn(io_, runner_->run(), boost::asio::detached);
+      io_.run();
+    });
+  }
+  ~JobsThread() {
+    runner_->stop();
+    thread_.join();
+  }
+  JobsThread(const JobsThread&) = delete;
+  JobsThread& operator=(const JobsThread&) = delete;
+
+ private:
+  JobsConfig config_;
+  boost::asio::io_context io_;
+  std::optional<folio::db::Pool> pool_;
+  std::optional<folio::jobs::Runner> runner_;
+  std::thread thread_;
+};
 
 }  // namespace
 
@@ -187,6 +290,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 256));
   add_replica_options(app, o, replica_interval_ms, replica_lag_ms);
   add_cache_options(app, o, redis_timeout_ms, cache_ttl_s);
+  JobsConfig jobs;
+  add_job_options(app, jobs);
   app.add_option("--log-level", log_level, "debug, info, warn or error (default info)")
       ->envname("FOLIO_LOG_LEVEL");
 
@@ -221,9 +326,17 @@ int main(int argc, char** argv) {
   }
 
   const folio::obs::Logger log("folio-server");
+  if (jobs.database_url.empty()) {
+    jobs.database_url = o.direct_database_url.empty() ? o.database_url : o.direct_database_url;
+  }
   try {
+    std::optional<JobsThread> jobs_thread;
+    if (!jobs.names.empty()) jobs_thread.emplace(std::move(jobs));
     folio::api::Server server(std::move(o));
-    return server.run();
+    return server.run();  // then the jobs stop at their next check, before the process ends
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "folio-server: " << e.what() << "\n";
+    return 2;
   } catch (const std::exception& e) {
     log.error("folio-server failed", {{"error", e.what()}});
     return 1;

@@ -62,5 +62,6 @@ void register_switchover_routing(CLI::App& switchover, Action& action);   // pre
                                                                           // cutover, rollback,
                                                                           // finalize, status
 void register_token(CLI::App& app, Action& action);                       // token create | revoke
+void register_jobs(CLI::App& app, Action& action);                        // jobs run | status
 
 }  // namespace folioctl

@@ -231,6 +231,7 @@ int main(int argc, char** argv) {
   folioctl::register_switchover_verify(*switchover, action);
   folioctl::register_switchover_routing(*switchover, action);
   folioctl::register_token(app, action);
+  folioctl::register_jobs(app, action);
 
   try {
     app.parse(argc, argv);

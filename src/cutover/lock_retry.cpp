@@ -60,6 +60,7 @@ asio::awaitable<void> with_lock_retry(db::Pool& pool, std::string what,
       db::TransactionOptions tx_options;
       tx_options.lock_timeout = options.lock_timeout;
       auto tx = co_await db::Transaction::begin(co_await pool.acquire(), tx_options);
+      if (options.fence) co_await options.fence(tx);
       co_await body(tx);
       co_await tx.commit();
       co_return;

@@ -50,10 +50,9 @@ asio::awaitable<void> create_parent(db::Pool& pool, const TableSpec& spec, int m
       "CREATE TABLE {0} (LIKE {1} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE, "
       "PRIMARY KEY ({2})) PARTITION BY RANGE ({3});"
       "COMMENT ON TABLE {0} IS 'folio: partitioned copy of {1}; {4}{5}';"
-      // A row whose month has no partition is refused with this constraint's name instead of
-      // landing in a partition no query prunes to.
+      // Rows whose month has no partition yet: accepted, read like any other (a query bounded
+      // to that month prunes to it) and moved into their month by partition maintenance.
       "CREATE TABLE {0}_default PARTITION OF {0} DEFAULT;"
-      "ALTER TABLE {0}_default ADD CONSTRAINT {0}_no_month_partition CHECK (false);"
       // The services' row-level security (sql/migrations/0004_service_security.sql).
       "SELECT folio_secure_partitions('{0}');"
       // Entries: the id -> month locator's trigger (sql/migrations/0005_entry_locator.sql).
@@ -68,6 +67,10 @@ asio::awaitable<void> create_parent(db::Pool& pool, const TableSpec& spec, int m
 }
 
 }  // namespace
+
+std::string default_partition_name(const TableSpec& spec) {
+  return std::string(spec.partitioned) + "_default";
+}
 
 std::string month_partition_name(const TableSpec& spec, year_month month) {
   return partitioning::month_partition_name(spec.partitioned, month);
@@ -101,17 +104,20 @@ asio::awaitable<std::vector<year_month>> partition_months(db::Pool& pool, const 
   co_return months;
 }
 
-asio::awaitable<int> ensure_months(db::Pool& pool, const TableSpec& spec, year_month first,
-                                   year_month last, int hash_modulus,
-                                   const LockRetryOptions& locks) {
+asio::awaitable<MonthsCreated> ensure_months(db::Pool& pool, const TableSpec& spec,
+                                             std::vector<year_month> months, int hash_modulus,
+                                             const LockRetryOptions& locks) {
+  static const obs::Logger log("cutover.partitions");
+  std::sort(months.begin(), months.end());
+  months.erase(std::unique(months.begin(), months.end()), months.end());
   const auto existing = co_await partition_months(pool, spec);
-  int created = 0;
-  for (auto m = first; m <= last; m += std::chrono::months{1}) {
-    if (std::find(existing.begin(), existing.end(), m) != existing.end()) continue;
+  const std::string default_table = default_partition_name(spec);
+  MonthsCreated created;
+  for (const year_month m : months) {
+    if (std::binary_search(existing.begin(), existing.end(), m)) continue;
     const std::string month_table = month_partition_name(spec, m);
-    // Built detached (no lock on the live parent), then attached: ATTACH takes only SHARE
-    // UPDATE EXCLUSIVE on the parent, which writers do not conflict with. IF NOT EXISTS lets
-    // a run killed between the two steps resume.
+    // Built detached (no lock on the live parent), then attached. IF NOT EXISTS lets a run
+    // killed between the two steps resume.
     std::string build = fmt::format(
         "CREATE TABLE IF NOT EXISTS {0} (LIKE {1} INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
         "INCLUDING STORAGE, PRIMARY KEY ({2})) PARTITION BY HASH (org_id);",
@@ -125,19 +131,63 @@ asio::awaitable<int> ensure_months(db::Pool& pool, const TableSpec& spec, year_m
     // The services name leaves directly (partitioning/layout.hpp): each carries the policy.
     build += fmt::format("SELECT folio_secure_partitions('{}');", month_table);
     {
-      auto conn = co_await pool.acquire();
-      co_await conn->execute_script(build);
+      auto tx = co_await db::Transaction::begin(co_await pool.acquire());
+      if (locks.fence) co_await locks.fence(tx);
+      co_await tx.connection().execute_script(build);
+      co_await tx.commit();
     }
-    const std::string attach = fmt::format(
-        "ALTER TABLE {} ATTACH PARTITION {} FOR VALUES FROM ({}) TO ({})", spec.partitioned,
-        month_table, bound_literal(spec, m), bound_literal(spec, m + std::chrono::months{1}));
-    std::vector<std::string> tables{std::string(spec.partitioned)};
+    const std::string from = bound_literal(spec, m);
+    const std::string to = bound_literal(spec, m + std::chrono::months{1});
+    // The month's rows leave the DEFAULT partition in the transaction that attaches the
+    // month (its ACCESS EXCLUSIVE lock on the DEFAULT partition, which ATTACH needs anyway,
+    // is taken first), so none can arrive in between. The guards keep the sync and locator
+    // triggers quiet: the rows, their legacy copies and their locator months do not change.
+    const std::string lock = fmt::format("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", default_table);
+    const std::string move = fmt::format(
+        "WITH moved AS (DELETE FROM {0} WHERE {1} >= {2} AND {1} < {3} RETURNING *), "
+        "     copied AS (INSERT INTO {4} SELECT * FROM moved RETURNING 1) "
+        "SELECT count(*) FROM copied",
+        default_table, spec.time_column, from, to, month_table);
+    const std::string attach =
+        fmt::format("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES FROM ({}) TO ({})",
+                    spec.partitioned, month_table, from, to);
+    std::int64_t moved = 0;
+    std::vector<std::string> tables{std::string(spec.partitioned), default_table};
     co_await with_lock_retry(
         pool, "attach " + month_table, std::move(tables), locks,
-        [&](db::Transaction& tx) -> asio::awaitable<void> { co_await tx.execute(attach); });
-    ++created;
+        [&](db::Transaction& tx) -> asio::awaitable<void> {
+          co_await tx.execute(lock);
+          co_await tx.execute(kSyncGuardOnSql);
+          co_await tx.execute("SELECT set_config('folio.locator_guard', 'on', true)");
+          moved = (co_await tx.execute(move)).scalar<std::int64_t>();
+          co_await tx.execute(kSyncGuardOffSql);
+          co_await tx.execute("SELECT set_config('folio.locator_guard', '', true)");
+          co_await tx.execute(attach);
+        });
+    ++created.months;
+    created.rows_moved += moved;
+    log.info("month partition attached", {{"table", spec.partitioned},
+                                          {"month", month_literal(m)},
+                                          {"leaves", hash_modulus},
+                                          {"rows_moved_from_default", moved}});
+  }
+  if (created.months > 0) {
+    // Running services reload their layout on any routing notification: the new leaves are
+    // named directly from then on (until then their months are read through the parent).
+    co_await pool.query(
+        "SELECT pg_notify('folio_partition_routing', json_build_object('version', "
+        "nextval('partition_routing_version'), 'operation', 'layout', 'table', $1::text)::text)",
+        std::string(spec.partitioned));
   }
   co_return created;
+}
+
+asio::awaitable<MonthsCreated> ensure_months(db::Pool& pool, const TableSpec& spec,
+                                             year_month first, year_month last, int hash_modulus,
+                                             const LockRetryOptions& locks) {
+  std::vector<year_month> months;
+  for (auto m = first; m <= last; m += std::chrono::months{1}) months.push_back(m);
+  co_return co_await ensure_months(pool, spec, std::move(months), hash_modulus, locks);
 }
 
 asio::awaitable<PrepareReport> prepare(db::Pool& pool, const PrepareOptions& options) {
@@ -180,7 +230,8 @@ asio::awaitable<PrepareReport> prepare(db::Pool& pool, const PrepareOptions& opt
     report.first_month = std::min(report.first_month, first);
     report.last_month = std::max(report.last_month, last);
     const int created =
-        co_await ensure_months(pool, spec, first, last, options.hash_modulus, options.locks);
+        (co_await ensure_months(pool, spec, first, last, options.hash_modulus, options.locks))
+            .months;
     report.months_created += created;
     log.info("partitioned table ready", {{"table", spec.partitioned},
                                          {"months_created", created},

@@ -1,5 +1,5 @@
-// A sync trigger that cannot mirror a write (here: no partition for the row's month) makes
-// the write fail, and folio records the failure in sync_failures, logs it as JSON and counts
+// A sync trigger that cannot mirror a write (here: a constraint only the partitioned side has)
+// makes the write fail, and folio records the failure in sync_failures, logs it as JSON and counts
 // it in folio_sync_failures_total.
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ostream_sink.h>
@@ -28,7 +28,7 @@ double failures_metric(const std::string& table, const std::string& operation) {
   return std::stod(text.substr(at + series.size()));
 }
 
-TEST(SyncFailure, MissingPartitionFailsTheWriteAndIsRecordedLoggedAndCounted) {
+TEST(SyncFailure, AMirrorThatFailsFailsTheWriteAndIsRecordedLoggedAndCounted) {
   test::CutoverDatabase db("sync_failure", 5, 4, 2);
   auto log_text = std::make_shared<std::ostringstream>();
   obs::set_log_sink_for_tests(std::make_shared<spdlog::sinks::ostream_sink_mt>(*log_text));
@@ -39,12 +39,15 @@ TEST(SyncFailure, MissingPartitionFailsTheWriteAndIsRecordedLoggedAndCounted) {
     db::Pool pool(io.get_executor(), {.dsn = db.dsn(), .max_size = 2});
     co_await prepare(pool, {});
     co_await sync_on(pool, {});
+    co_await pool.query(
+        "ALTER TABLE revenues_partitioned ADD CONSTRAINT test_refuses_large "
+        "CHECK (amount_cents < 1000000)");
     std::exception_ptr error;
     try {
-      // 2091 has no partition: the legacy insert itself is fine, its mirror is not.
+      // The legacy insert itself is fine, its mirror is not.
       co_await pool.query(
           "INSERT INTO revenues (id, org_id, category, amount_cents, currency, occurred_at) "
-          "VALUES (777001, 1, 'room', 10, 'EUR', '2091-03-01 00:00+00')");
+          "VALUES (777001, 1, 'room', 2000000, 'EUR', '2026-09-01 00:00+00')");
     } catch (const db::SyncTriggerFailure& e) {
       caught_state = e.sqlstate();
       error = std::current_exception();
@@ -62,7 +65,7 @@ TEST(SyncFailure, MissingPartitionFailsTheWriteAndIsRecordedLoggedAndCounted) {
                    "SELECT count(*) FROM sync_failures WHERE table_name = 'revenues' "
                    "AND operation = 'insert' AND direction = 'partitioned' AND "
                    "row_key = '{\"id\": 777001}' AND sqlstate = '23514' AND message "
-                   "LIKE '%no_month_partition%'"),
+                   "LIKE '%test_refuses_large%'"),
             1);
   // Logged as JSON, counted.
   EXPECT_NE(log_text->str().find("\"msg\":\"sync trigger failed; the write was rolled back\""),

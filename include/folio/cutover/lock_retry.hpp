@@ -17,13 +17,19 @@
 
 namespace folio::cutover {
 
+// Runs first in a transaction that changes data on behalf of a scheduled job: throws unless
+// the job still holds its lease (jobs::JobContext::fence). Empty: no fencing.
+using Fence = std::function<boost::asio::awaitable<void>(db::Transaction&)>;
+
 struct LockRetryOptions {
   std::chrono::milliseconds lock_timeout{500};
   int attempts = 5;
   std::chrono::milliseconds backoff{1000};  // doubled after each failed attempt, capped at 10 s
+  Fence fence;                              // run before `body` in every attempt when set
 };
 
-// Runs `body` in one transaction with SET LOCAL lock_timeout and commits. Throws
+// Runs `options.fence` (when set) and `body` in one transaction with SET LOCAL lock_timeout
+// and commits. Throws
 // db::LockNotAvailable (message: what, tables, and the pid, age and query of each session
 // holding a lock on them) after `attempts` timeouts; other errors propagate at once.
 boost::asio::awaitable<void> with_lock_retry(

@@ -73,6 +73,12 @@ asio::awaitable<ChunkFigures> read_chunk(db::Pool& pool, const VerifySql& sql, L
   const auto cells = co_await tx.execute(sql.chunk(Side::partitioned), params);
   for (const auto& row : cells) {
     const auto key = row.get<std::int64_t>(0);
+    if (key < 0) {  // rows of the DEFAULT partition, keyed by cell (VerifySql::chunk)
+      const Figures f = figures_of(row, 1);
+      out[cell_of_key(-1 - key)].partitioned += f;
+      partitioned_total += f;
+      continue;
+    }
     if (!leaves.contains(key)) {
       leaves.clear();
       const auto catalog = co_await tx.execute(sql.leaf_cells());

@@ -69,7 +69,8 @@ class VerifySql {
   const TableSpec& spec() const { return *spec_; }
 
   // $1, $2 org range [, $3 since] -> key bigint, rows bigint, checksum text; the key is a
-  // cell key (cell_of_key) on the legacy side, the leaf's oid on the partitioned side.
+  // cell key (cell_of_key) on the legacy side, the leaf's oid on the partitioned side (-1 - the
+  // cell key for rows of the DEFAULT partition).
   const std::string& chunk(Side side) const { return chunk_[index(side)]; }
   // $1 org from, $2 org to (and $3 since): one row, the rows and checksum of the whole range.
   const std::string& chunk_total(Side side) const { return chunk_total_[index(side)]; }

@@ -94,10 +94,6 @@ std::exception_ptr invalid_value_for(const db::Error& error) {
     return std::make_exception_ptr(
         InvalidValue("amount_cents", "amount_cents must not be negative"));
   }
-  if (names(error, "_no_month_partition")) {
-    return std::make_exception_ptr(
-        InvalidValue("occurred_at", "occurred_at lies in a month the tables do not cover"));
-  }
   return nullptr;
 }
 

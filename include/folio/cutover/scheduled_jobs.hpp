@@ -1,0 +1,45 @@
+// The cutover's scheduled jobs (docs/operations.md), as jobs::JobDefinition for folio-server's
+// runner and `folioctl jobs run NAME`:
+//   partition-maintenance  maintain_partitions: future months, DEFAULT rows moved
+//   verify-recent          verification of the last `recent_days` days (verify --since)
+//   verify-full            full verification
+// The verification jobs compare both sides only while the sync is on for every table
+// (otherwise the sides legitimately differ) and before finalize; else they record "noop".
+// They never repair: differences are reported (cutover_audit, metrics) for an operator to
+// look at and repair with `folioctl switchover verify --repair`.
+//
+// Thread-safety: the definitions capture `pool` by reference; run them on its executor.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "folio/cutover/lock_retry.hpp"
+#include "folio/db/pool.hpp"
+#include "folio/jobs/runner.hpp"
+
+namespace folio::cutover {
+
+struct ScheduledJobsOptions {
+  std::chrono::milliseconds maintenance_period{std::chrono::hours(1)};
+  int future_months = 3;
+  std::chrono::milliseconds verify_recent_period{std::chrono::minutes(15)};
+  int recent_days = 2;
+  std::chrono::milliseconds verify_full_period{std::chrono::hours(24)};
+  int verify_workers = 2;  // the pool needs verify_workers + 1 connections
+  // Each job's jitter is this fraction of its period; its timeout is its period, at least
+  // 10 min and at most 6 h.
+  double jitter_fraction = 0.1;
+  LockRetryOptions locks;
+};
+
+// "partition-maintenance", "verify-recent", "verify-full".
+std::vector<std::string> scheduled_job_names();
+
+// The definitions of `names` (all of them when empty). Throws std::invalid_argument for an
+// unknown name.
+std::vector<jobs::JobDefinition> scheduled_jobs(db::Pool& pool, const ScheduledJobsOptions& options,
+                                                const std::vector<std::string>& names = {});
+
+}  // namespace folio::cutover

@@ -1,0 +1,120 @@
+#include "folio/cutover/scheduled_jobs.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "folio/cutover/maintenance.hpp"
+#include "folio/cutover/sync.hpp"
+#include "folio/cutover/verify.hpp"
+
+namespace folio::cutover {
+
+namespace asio = boost::asio;
+using std::chrono::milliseconds;
+
+namespace {
+
+constexpr std::string_view kMaintenance = "partition-maintenance";
+constexpr std::string_view kVerifyRecent = "verify-recent";
+constexpr std::string_view kVerifyFull = "verify-full";
+
+milliseconds fraction_of(milliseconds period, double fraction) {
+  return milliseconds(static_cast<std::int64_t>(static_cast<double>(period.count()) * fraction));
+}
+
+jobs::JobDefinition define(std::string_view name, milliseconds period,
+                           const ScheduledJobsOptions& options) {
+  jobs::JobDefinition job;
+  job.name = std::string(name);
+  job.period = period;
+  job.jitter = fraction_of(period, options.jitter_fraction);
+  job.timeout = std::clamp<milliseconds>(period, std::chrono::minutes(10), std::chrono::hours(6));
+  return job;
+}
+
+// Why the sides cannot be compared now, or "" when they can.
+asio::awaitable<std::string> not_comparable(db::Pool& pool) {
+  const auto states = co_await sync_state(pool);
+  for (const auto& s : states) {
+    if (!s.on()) co_return fmt::format("the sync is off for {}", s.table);
+  }
+  co_return std::string();
+}
+
+asio::awaitable<jobs::JobResult> run_verify(db::Pool& pool, jobs::JobContext& context,
+                                            const ScheduledJobsOptions& options, bool recent) {
+  jobs::JobResult result;
+  if (auto why = co_await not_comparable(pool); !why.empty()) {
+    result.outcome = "noop";
+    result.details["skipped"] = why;
+    co_return result;
+  }
+  context.check();
+  VerifyOptions verify;
+  verify.workers = options.verify_workers;
+  if (recent) {
+    const auto today = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now());
+    verify.since = today - std::chrono::days(options.recent_days);
+  }
+  const VerifyPhase phase = co_await verify_phase(pool, verify, StatsLevel::none);
+  result.outcome = phase.report.clean ? "ok" : "failed";
+  result.details = audit_details(phase.report);
+  result.details["audit_id"] = phase.audit.audit_id;
+  co_return result;
+}
+
+}  // namespace
+
+std::vector<std::string> scheduled_job_names() {
+  return {std::string(kMaintenance), std::string(kVerifyRecent), std::string(kVerifyFull)};
+}
+
+std::vector<jobs::JobDefinition> scheduled_jobs(db::Pool& pool, const ScheduledJobsOptions& options,
+                                                const std::vector<std::string>& names) {
+  const auto all = scheduled_job_names();
+  for (const auto& n : names) {
+    if (std::find(all.begin(), all.end(), n) == all.end()) {
+      throw std::invalid_argument(
+          fmt::format("unknown job '{}'; the jobs are: {}", n, fmt::join(all, ", ")));
+    }
+  }
+  const auto wanted = [&](std::string_view n) {
+    return names.empty() || std::find(names.begin(), names.end(), n) != names.end();
+  };
+  std::vector<jobs::JobDefinition> out;
+  if (wanted(kMaintenance)) {
+    auto job = define(kMaintenance, options.maintenance_period, options);
+    job.body = [&pool, options](jobs::JobContext& context) -> asio::awaitable<jobs::JobResult> {
+      MaintenanceOptions maintenance;
+      maintenance.future_months = options.future_months;
+      maintenance.locks = options.locks;
+      maintenance.locks.fence = context.fence_fn();
+      const auto report = co_await maintain_partitions(pool, maintenance);
+      jobs::JobResult result;
+      result.outcome = report.changed() ? "ok" : "noop";
+      result.details = to_json(report);
+      co_return result;
+    };
+    out.push_back(std::move(job));
+  }
+  if (wanted(kVerifyRecent)) {
+    auto job = define(kVerifyRecent, options.verify_recent_period, options);
+    job.body = [&pool, options](jobs::JobContext& context) -> asio::awaitable<jobs::JobResult> {
+      co_return co_await run_verify(pool, context, options, true);
+    };
+    out.push_back(std::move(job));
+  }
+  if (wanted(kVerifyFull)) {
+    auto job = define(kVerifyFull, options.verify_full_period, options);
+    job.body = [&pool, options](jobs::JobContext& context) -> asio::awaitable<jobs::JobResult> {
+      co_return co_await run_verify(pool, context, options, false);
+    };
+    out.push_back(std::move(job));
+  }
+  return out;
+}
+
+}  // namespace folio::cutover
