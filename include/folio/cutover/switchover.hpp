@@ -140,7 +140,8 @@ std::string format_checks(const boost::json::array& checks);
 // ---- status ----------------------------------------------------------------------------------
 
 // For a terminal: routing (fleet, pilots), sync state, backfill progress, the verification
-// gate (format_gate), partition months per table and the last 10 audit rows. Reads only.
+// gate (format_gate), partition months per table, months ready ahead and DEFAULT rows, the
+// scheduled jobs' leases and the last 10 audit rows. Reads only.
 boost::asio::awaitable<std::string> status_report(db::Pool& pool);
 
 }  // namespace folio::cutover

@@ -6,10 +6,12 @@
 #include <map>
 
 #include "folio/cutover/backfill.hpp"
+#include "folio/cutover/maintenance.hpp"
 #include "folio/cutover/schema.hpp"
 #include "folio/cutover/switchover.hpp"
 #include "folio/cutover/sync.hpp"
 #include "folio/cutover/verify_gate.hpp"
+#include "folio/jobs/lease.hpp"
 #include "folio/partitioning/routing_store.hpp"
 #include "switch_state.hpp"
 
@@ -117,6 +119,38 @@ asio::awaitable<std::string> status_report(db::Pool& pool) {
     partitions += (partitions.empty() ? "" : "; ") + part;
   }
   out += line("partitions", partitions);
+  // How far ahead each table is ready and what waits in its DEFAULT partition (maintenance).
+  std::string ahead;
+  std::string defaults;
+  for (const auto& h : co_await observe_partitions(pool)) {
+    if (!h.exists) continue;
+    ahead += fmt::format("{}{} {}", ahead.empty() ? "" : "; ", h.table, h.months_ready_ahead);
+    if (h.default_rows.rows > 0) {
+      defaults += fmt::format("{}{} {} rows ({}..{})", defaults.empty() ? "" : "; ", h.table,
+                              h.default_rows.rows, format_month(*h.default_rows.first_month),
+                              format_month(*h.default_rows.last_month));
+    }
+  }
+  if (!ahead.empty()) {
+    out += line("ahead", "months ready after this one: " + ahead);
+    out += line("DEFAULT", defaults.empty() ? std::string("empty")
+                                            : defaults +
+                                                  " — run `folioctl jobs run "
+                                                  "partition-maintenance`");
+  }
+  std::string leases;
+  for (const auto& j : co_await jobs::lease_states(pool)) {
+    std::string state = j.holder ? fmt::format("held by {} (term {})", *j.holder, j.term)
+                                 : fmt::format("free (term {})", j.term);
+    if (j.last_outcome) state += ", last " + *j.last_outcome;
+    if (j.last_success_age_s) {
+      state += fmt::format(", last success {:.0f} min ago", *j.last_success_age_s / 60);
+    }
+    leases += fmt::format("{}{}: {}", leases.empty() ? "" : "; ", j.job, state);
+  }
+  out += line("jobs", leases.empty() ? std::string("none has run (folio-server --jobs, or "
+                                                   "`folioctl jobs run NAME`)")
+                                     : leases);
   out += line("finalize", detail::finalized(state) ? "done: " + detail::finalized_text(state)
                                                    : std::string("not yet"));
 
