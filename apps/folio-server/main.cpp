@@ -112,13 +112,14 @@ struct JobsConfig {
   std::string database_url;        // DDL rights: maintenance creates partitions
   std::int64_t lease_ttl_ms = 30000;
   std::int64_t maintenance_period_s = 3600;
+  std::int64_t retention_period_s = 86400;
   std::int64_t verify_recent_period_s = 900;
   std::int64_t verify_full_period_s = 86400;
   folio::cutover::ScheduledJobsOptions options;
 };
 
 void add_job_options(CLI::App& app, JobsConfig& j) {
-  std::string names = "partition-maintenance, verify-recent, verify-full";
+  std::string names = "partition-maintenance, partition-retention, verify-recent, verify-full";
   app.add_option("--jobs", j.names,
                  "Scheduled jobs this instance runs when it holds their lease: all, or some "
                  "of: " +
@@ -145,6 +146,17 @@ void add_job_options(CLI::App& app, JobsConfig& j) {
       ->envname("FOLIO_FUTURE_MONTHS")
       ->capture_default_str()
       ->check(CLI::Range(0, 120));
+  app.add_option("--retention-months", j.options.retention_months,
+                 "partition-retention keeps the current month and this many before it; older "
+                 "month partitions are detached into folio_archive (only after finalize); 0: off")
+      ->envname("FOLIO_RETENTION_MONTHS")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1200));
+  app.add_option("--retention-period-s", j.retention_period_s,
+                 "partition-retention runs this often, fleet-wide")
+      ->envname("FOLIO_RETENTION_PERIOD_S")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 2678400));
   app.add_option("--verify-recent-period-s", j.verify_recent_period_s,
                  "verify-recent (the last --verify-recent-days days) runs this often")
       ->envname("FOLIO_VERIFY_RECENT_PERIOD_S")
@@ -168,6 +180,7 @@ class JobsThread {
   explicit JobsThread(JobsConfig config) : config_(std::move(config)) {
     if (config_.names.size() == 1 && config_.names.front() == "all") config_.names.clear();
     config_.options.maintenance_period = std::chrono::seconds(config_.maintenance_period_s);
+    config_.options.retention_period = std::chrono::seconds(config_.retention_period_s);
     config_.options.verify_recent_period = std::chrono::seconds(config_.verify_recent_period_s);
     config_.options.verify_full_period = std::chrono::seconds(config_.verify_full_period_s);
     pool_.emplace(io_.get_executor(),

@@ -10,10 +10,12 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace folioctl {
 
@@ -54,6 +56,8 @@ auto run(Make make) {
 void add_direct_database_url(CLI::App* cmd, std::string& url);
 // Throws UsageError when `url` is empty.
 void require_database_url(const std::string& url);
+// "2026-01" as a month. Throws UsageError naming `flag` when it does not look like YYYY-MM.
+std::chrono::year_month parse_month(const std::string& text, std::string_view flag);
 
 void register_switchover_schema(CLI::App& switchover, Action& action);    // prepare, sync-on/off
 void register_switchover_backfill(CLI::App& switchover, Action& action);  // backfill
@@ -63,5 +67,7 @@ void register_switchover_routing(CLI::App& switchover, Action& action);   // pre
                                                                           // finalize, status
 void register_token(CLI::App& app, Action& action);                       // token create | revoke
 void register_jobs(CLI::App& app, Action& action);                        // jobs run | status
+void register_partitions(CLI::App& app, Action& action);  // partitions archive | archived |
+                                                          // drop-archived
 
 }  // namespace folioctl

@@ -57,6 +57,22 @@ std::string maintenance_rows(const boost::json::object& details) {
   return out;
 }
 
+// The retention details (cutover::to_json(RetentionReport)): one line per archived month.
+std::string retention_rows(const boost::json::object& details) {
+  const auto* archived = details.if_contains("archived");
+  if (archived == nullptr || !archived->is_array() || archived->as_array().empty()) return "";
+  std::string out =
+      fmt::format("  {:<22} {:<7} {:>12}  {}\n", "table", "month", "rows", "archived as");
+  for (const auto& a : archived->as_array()) {
+    const auto& o = a.as_object();
+    out += fmt::format("  {:<22} {:<7} {:>12}  {}.{}\n", o.at("table").as_string().c_str(),
+                       o.at("month").as_string().c_str(), o.at("rows").as_int64(),
+                       o.at("archive_schema").as_string().c_str(),
+                       o.at("partition_name").as_string().c_str());
+  }
+  return out;
+}
+
 int cmd_run(const JobsArgs& args) {
   require_database_url(args.database_url);
   const auto record = run([&](asio::any_io_executor ex) -> asio::awaitable<jobs::RunRecord> {
@@ -83,6 +99,7 @@ int cmd_run(const JobsArgs& args) {
       human += fmt::format("  skipped: {}\n", skipped->as_string().c_str());
     }
     human += maintenance_rows(record.details);
+    human += retention_rows(record.details);
     if (const auto* d = record.details.if_contains("differences")) {
       human += fmt::format("  differences: {}\n", folio::obs::to_json_text(*d));
     }
@@ -145,7 +162,7 @@ int cmd_status(const JobsArgs& args) {
 
 void register_jobs(CLI::App& app, Action& action) {
   auto* jobs_cmd = app.add_subcommand(
-      "jobs", "Scheduled jobs (partition maintenance, verification), once per fleet");
+      "jobs", "Scheduled jobs (partition maintenance and retention, verification), once per fleet");
   jobs_cmd->require_subcommand(1);
 
   auto run_args = std::make_shared<JobsArgs>();
@@ -153,7 +170,9 @@ void register_jobs(CLI::App& app, Action& action) {
       "run",
       "Run one job now (for cron or a Kubernetes CronJob); skipped while another "
       "instance holds its lease");
-  run_cmd->add_option("name", run_args->name, "partition-maintenance, verify-recent or verify-full")
+  run_cmd
+      ->add_option("name", run_args->name,
+                   "partition-maintenance, partition-retention, verify-recent or verify-full")
       ->required()
       ->check(CLI::IsMember(cutover::scheduled_job_names()));
   add_direct_database_url(run_cmd, run_args->database_url);
@@ -170,6 +189,12 @@ void register_jobs(CLI::App& app, Action& action) {
                    "partition-maintenance: months after the current one kept partitioned")
       ->capture_default_str()
       ->check(CLI::Range(0, 120));
+  run_cmd
+      ->add_option("--retention-months", run_args->options.retention_months,
+                   "partition-retention: months kept before the current one; older month "
+                   "partitions are archived (after finalize only); 0: off")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1200));
   run_cmd->add_option("--recent-days", run_args->options.recent_days, "verify-recent: days checked")
       ->capture_default_str()
       ->check(CLI::Range(1, 3650));

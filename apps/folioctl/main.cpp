@@ -11,7 +11,6 @@
 #include <boost/asio/use_future.hpp>
 #include <boost/json/array.hpp>
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 
 #include "cli.hpp"
@@ -31,16 +30,6 @@ using folioctl::env_or;
 using folioctl::run;
 using folioctl::UsageError;
 namespace asio = boost::asio;
-
-std::chrono::year_month parse_month(const std::string& text) {
-  int y = 0;
-  unsigned m = 0;
-  char dash = 0;
-  if (std::sscanf(text.c_str(), "%d%c%u", &y, &dash, &m) != 3 || dash != '-' || m < 1 || m > 12) {
-    throw UsageError("--until must look like YYYY-MM, got '" + text + "'");
-  }
-  return std::chrono::year{y} / std::chrono::month{m};
-}
 
 // ---- migrate ---------------------------------------------------------------------------------
 
@@ -144,8 +133,8 @@ void show_seed_progress(folioctl::ProgressReporter& progress, const folio::seed:
 }
 
 int cmd_seed(SeedArgs args) {
-  args.options.until =
-      args.until.empty() ? folio::seed::current_utc_month() : parse_month(args.until);
+  args.options.until = args.until.empty() ? folio::seed::current_utc_month()
+                                          : folioctl::parse_month(args.until, "--until");
   if (const auto problem = folio::seed::validate(args.options)) throw UsageError(*problem);
   if (!args.copy_files_dir.empty()) {
     // The benchmark baseline: the same rows as COPY text files, for psql's \copy.
@@ -232,6 +221,7 @@ int main(int argc, char** argv) {
   folioctl::register_switchover_routing(*switchover, action);
   folioctl::register_token(app, action);
   folioctl::register_jobs(app, action);
+  folioctl::register_partitions(app, action);
 
   try {
     app.parse(argc, argv);

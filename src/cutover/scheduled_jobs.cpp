@@ -7,6 +7,8 @@
 #include <stdexcept>
 
 #include "folio/cutover/maintenance.hpp"
+#include "folio/cutover/retention.hpp"
+#include "folio/cutover/switchover.hpp"
 #include "folio/cutover/sync.hpp"
 #include "folio/cutover/verify.hpp"
 
@@ -18,6 +20,7 @@ using std::chrono::milliseconds;
 namespace {
 
 constexpr std::string_view kMaintenance = "partition-maintenance";
+constexpr std::string_view kRetention = "partition-retention";
 constexpr std::string_view kVerifyRecent = "verify-recent";
 constexpr std::string_view kVerifyFull = "verify-full";
 
@@ -42,6 +45,34 @@ asio::awaitable<std::string> not_comparable(db::Pool& pool) {
     if (!s.on()) co_return fmt::format("the sync is off for {}", s.table);
   }
   co_return std::string();
+}
+
+asio::awaitable<jobs::JobResult> run_retention(db::Pool& pool, jobs::JobContext& context,
+                                               const ScheduledJobsOptions& options) {
+  jobs::JobResult result;
+  if (options.retention_months <= 0) {
+    result.outcome = "noop";
+    result.details["skipped"] = "retention is off (--retention-months 0)";
+    co_return result;
+  }
+  RetentionOptions retention;
+  retention.keep_months = options.retention_months;
+  retention.locks = options.locks;
+  retention.locks.fence = context.fence_fn();
+  std::string refused;
+  try {
+    const auto report = co_await archive_old_months(pool, retention);
+    result.outcome = report.changed() ? "ok" : "noop";
+    result.details = to_json(report);
+    co_return result;
+  } catch (const SwitchRefused& e) {
+    // Configured ahead of finalize: the job waits for it, as the verification jobs wait for
+    // the sync, instead of failing every period.
+    refused = e.what();
+  }
+  result.outcome = "noop";
+  result.details["skipped"] = refused;
+  co_return result;
 }
 
 asio::awaitable<jobs::JobResult> run_verify(db::Pool& pool, jobs::JobContext& context,
@@ -69,7 +100,8 @@ asio::awaitable<jobs::JobResult> run_verify(db::Pool& pool, jobs::JobContext& co
 }  // namespace
 
 std::vector<std::string> scheduled_job_names() {
-  return {std::string(kMaintenance), std::string(kVerifyRecent), std::string(kVerifyFull)};
+  return {std::string(kMaintenance), std::string(kRetention), std::string(kVerifyRecent),
+          std::string(kVerifyFull)};
 }
 
 std::vector<jobs::JobDefinition> scheduled_jobs(db::Pool& pool, const ScheduledJobsOptions& options,
@@ -97,6 +129,13 @@ std::vector<jobs::JobDefinition> scheduled_jobs(db::Pool& pool, const ScheduledJ
       result.outcome = report.changed() ? "ok" : "noop";
       result.details = to_json(report);
       co_return result;
+    };
+    out.push_back(std::move(job));
+  }
+  if (wanted(kRetention)) {
+    auto job = define(kRetention, options.retention_period, options);
+    job.body = [&pool, options](jobs::JobContext& context) -> asio::awaitable<jobs::JobResult> {
+      co_return co_await run_retention(pool, context, options);
     };
     out.push_back(std::move(job));
   }

@@ -1,6 +1,8 @@
 // The cutover's scheduled jobs (docs/operations.md), as jobs::JobDefinition for folio-server's
 // runner and `folioctl jobs run NAME`:
 //   partition-maintenance  maintain_partitions: future months, DEFAULT rows moved
+//   partition-retention    archive_old_months (retention.hpp) when retention_months > 0;
+//                          "noop" when it is 0 (off, the default) or before finalize
 //   verify-recent          verification of the last `recent_days` days (verify --since)
 //   verify-full            full verification
 // The verification jobs compare both sides only while the sync is on for every table
@@ -24,6 +26,8 @@ namespace folio::cutover {
 struct ScheduledJobsOptions {
   std::chrono::milliseconds maintenance_period{std::chrono::hours(1)};
   int future_months = 3;
+  std::chrono::milliseconds retention_period{std::chrono::hours(24)};
+  int retention_months = 0;  // months kept before the current one; 0: retention is off
   std::chrono::milliseconds verify_recent_period{std::chrono::minutes(15)};
   int recent_days = 2;
   std::chrono::milliseconds verify_full_period{std::chrono::hours(24)};
@@ -34,7 +38,7 @@ struct ScheduledJobsOptions {
   LockRetryOptions locks;
 };
 
-// "partition-maintenance", "verify-recent", "verify-full".
+// "partition-maintenance", "partition-retention", "verify-recent", "verify-full".
 std::vector<std::string> scheduled_job_names();
 
 // The definitions of `names` (all of them when empty). Throws std::invalid_argument for an
