@@ -7,6 +7,10 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <charconv>
 #include <cstdlib>
 #include <iostream>
@@ -196,10 +200,13 @@ class JobsThread {
                     folio::cutover::scheduled_jobs(*pool_, config_.options, config_.names));
     thread_ = std::thread([this] {
       boost::asio::co_spawn(io_, runner_->run(), boost::asio::detached);
+      boost::asio::co_spawn(io_, observe(), boost::asio::detached);
       io_.run();
     });
   }
   ~JobsThread() {
+    stopping_ = true;
+    boost::asio::post(io_, [this] { observe_timer_.cancel(); });
     runner_->stop();
     thread_.join();
   }
@@ -207,8 +214,29 @@ class JobsThread {
   JobsThread& operator=(const JobsThread&) = delete;
 
  private:
+  // Every instance with jobs exports the fleet's partition and verification state, whoever
+  // ran the jobs (cutover::observe_fleet_state).
+  boost::asio::awaitable<void> observe() {
+    static const folio::obs::Logger log("jobs.observe");
+    folio::obs::LogLimiter limiter(std::chrono::minutes(1));
+    while (!stopping_) {
+      try {
+        co_await folio::cutover::observe_fleet_state(*pool_);
+      } catch (const std::exception& e) {
+        log.log_limited(limiter, folio::obs::Level::kWarn, "fleet state not refreshed",
+                        {{"error", e.what()}});
+      }
+      observe_timer_.expires_after(std::chrono::seconds(15));
+      boost::system::error_code ec;
+      co_await observe_timer_.async_wait(
+          boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+    }
+  }
+
   JobsConfig config_;
   boost::asio::io_context io_;
+  boost::asio::steady_timer observe_timer_{io_};
+  std::atomic<bool> stopping_{false};
   std::optional<folio::db::Pool> pool_;
   std::optional<folio::jobs::Runner> runner_;
   std::thread thread_;

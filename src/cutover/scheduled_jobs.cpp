@@ -11,6 +11,7 @@
 #include "folio/cutover/switchover.hpp"
 #include "folio/cutover/sync.hpp"
 #include "folio/cutover/verify.hpp"
+#include "folio/obs/metrics.hpp"
 
 namespace folio::cutover {
 
@@ -98,6 +99,39 @@ asio::awaitable<jobs::JobResult> run_verify(db::Pool& pool, jobs::JobContext& co
 }
 
 }  // namespace
+
+asio::awaitable<void> observe_fleet_state(db::Pool& pool) {
+  co_await observe_partitions(pool);
+  auto& registry = obs::Registry::global();
+  static auto& differences =
+      registry.gauge("folio_verify_last_differences",
+                     "Rows the latest full verification found differing between the two sides.");
+  static auto& mismatched = registry.gauge(
+      "folio_verify_last_mismatched_buckets",
+      "(month, hash bucket) cells of the latest full verification whose sides differed.");
+  // The latest full verification, and the end of the latest clean one.
+  auto r = co_await pool.query(
+      "SELECT (SELECT extract(epoch FROM finished_at)::float8 FROM cutover_audit "
+      "         WHERE phase = 'verify' AND status = 'ok' AND (details->>'clean')::boolean "
+      "           AND details->>'since' IS NULL "
+      "         ORDER BY finished_at DESC LIMIT 1), "
+      "       coalesce((details->>'differences')::bigint, 0), "
+      "       coalesce((SELECT sum((t.value->>'mismatched_buckets')::bigint) "
+      "                   FROM jsonb_each(details->'tables') t), 0)::bigint "
+      "  FROM (SELECT details FROM cutover_audit "
+      "         WHERE phase = 'verify' AND status IN ('ok', 'failed') "
+      "           AND details->>'since' IS NULL AND details ? 'differences' "
+      "         ORDER BY finished_at DESC NULLS LAST LIMIT 1) latest");
+  if (r.empty()) co_return;  // no full verification yet
+  if (const auto clean_at = r.front().get<std::optional<double>>(0)) {
+    static auto& last_clean =
+        registry.gauge("folio_verify_last_clean_timestamp_seconds",
+                       "Unix time the latest clean full verification finished.");
+    last_clean.set(*clean_at);
+  }
+  differences.set(static_cast<double>(r.front().get<std::int64_t>(1)));
+  mismatched.set(static_cast<double>(r.front().get<std::int64_t>(2)));
+}
 
 std::vector<std::string> scheduled_job_names() {
   return {std::string(kMaintenance), std::string(kRetention), std::string(kVerifyRecent),

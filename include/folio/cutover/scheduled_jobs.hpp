@@ -46,4 +46,13 @@ std::vector<std::string> scheduled_job_names();
 std::vector<jobs::JobDefinition> scheduled_jobs(db::Pool& pool, const ScheduledJobsOptions& options,
                                                 const std::vector<std::string>& names = {});
 
+// Fleet-wide state every instance with jobs exports, whoever ran the jobs: refreshes the
+// partition gauges (observe_partitions) and, from cutover_audit,
+//   folio_verify_last_clean_timestamp_seconds   end of the latest clean full verification
+//                                               (absent until there is one)
+//   folio_verify_last_differences               differences the latest full verification found
+//   folio_verify_last_mismatched_buckets        its (month, bucket) cells that differed
+// Alert on time() - the first, and on the others > 0 (max over instances).
+boost::asio::awaitable<void> observe_fleet_state(db::Pool& pool);
+
 }  // namespace folio::cutover
