@@ -44,8 +44,8 @@ TEST_F(MigratorTest, AppliesTheLegacySchemaOnceAndRecordsChecksums) {
         "WHERE schemaname = 'public'");
     EXPECT_EQ(tables.scalar<std::string>(),
               "api_tokens,backfill_progress,balances,cutover_audit,expenses,expenses_locator,"
-              "organizations,partition_routing,revenues,revenues_locator,schema_migrations,"
-              "sync_failures");
+              "folio_job_runs,folio_jobs,organizations,partition_archive,partition_routing,"
+              "revenues,revenues_locator,schema_migrations,sync_failures");
     const Result seq = co_await conn->query("SELECT to_regclass('folio_id_seq') IS NOT NULL");
     EXPECT_TRUE(seq.scalar<bool>());
     const Result recorded =
