@@ -140,6 +140,38 @@ TEST(Retry, RaisedSerializationFailuresAreRetriedUntilSuccess) {
   });
 }
 
+TEST(Retry, AlsoRetryAdmitsTheErrorsItNamesAndNoOthers) {
+  run_async([](asio::io_context& io) -> awaitable<void> {
+    Pool pool(io.get_executor(), options());
+    RetryPolicy policy;
+    policy.also_retry = [](const Error& e) {
+      return std::string_view(e.what()).find("partition constraint") != std::string_view::npos;
+    };
+    int attempts = 0;
+    co_await with_retry(
+        [&]() -> awaitable<void> {
+          if (++attempts == 1) {
+            co_await pool.query(
+                "DO $$ BEGIN RAISE EXCEPTION 'violates partition constraint' "
+                "USING ERRCODE = '23514'; END $$");
+          }
+        },
+        policy);
+    EXPECT_EQ(attempts, 2);
+    attempts = 0;
+    EXPECT_THROW(co_await with_retry(
+                     [&]() -> awaitable<void> {
+                       ++attempts;
+                       co_await pool.query(
+                           "DO $$ BEGIN RAISE EXCEPTION 'another check' USING ERRCODE = '23514'; "
+                           "END $$");
+                     },
+                     policy),
+                 CheckViolation);
+    EXPECT_EQ(attempts, 1);
+  });
+}
+
 TEST(Retry, GivesUpAfterMaxAttemptsAndNeverRetriesOtherErrors) {
   run_async([](asio::io_context& io) -> awaitable<void> {
     Pool pool(io.get_executor(), options());

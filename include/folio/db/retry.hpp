@@ -1,5 +1,6 @@
 // Retries a whole unit of work after serialization failures (40001) and deadlocks (40P01),
-// the two errors PostgreSQL expects clients to retry. Other errors propagate at once.
+// the two errors PostgreSQL expects clients to retry, and what RetryPolicy::also_retry
+// admits. Other errors propagate at once.
 //
 //   auto id = co_await with_retry([&]() -> asio::awaitable<std::int64_t> {
 //     auto tx = co_await pool.begin();   // a new transaction per attempt
@@ -33,6 +34,8 @@ struct RetryPolicy {
   std::chrono::milliseconds max_backoff{250};
   // Called before each retry with the error and the attempt that failed (1-based).
   std::function<void(const Error&, int attempt)> on_retry;
+  // Further errors the unit may retry, besides 40001 and 40P01 (empty: none).
+  std::function<bool(const Error&)> also_retry;
 };
 
 namespace detail {
@@ -57,8 +60,9 @@ boost::asio::awaitable<T> with_retry(Fn fn, RetryPolicy policy = {}) {
       } else {
         co_return co_await fn();
       }
-    } catch (const TransactionRollback& e) {
-      if (!is_retryable(e) || attempt >= policy.max_attempts) throw;
+    } catch (const Error& e) {
+      const bool retry = is_retryable(e) || (policy.also_retry && policy.also_retry(e));
+      if (!retry || attempt >= policy.max_attempts) throw;
       if (policy.on_retry) policy.on_retry(e, attempt);
     }
     // (A coroutine cannot co_await inside a handler, so the pause happens here.)
