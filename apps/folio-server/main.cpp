@@ -117,6 +117,7 @@ struct JobsConfig {
   std::int64_t lease_ttl_ms = 30000;
   std::int64_t maintenance_period_s = 3600;
   std::int64_t retention_period_s = 86400;
+  std::int64_t timeout_s = 0;
   std::int64_t verify_recent_period_s = 900;
   std::int64_t verify_full_period_s = 86400;
   folio::cutover::ScheduledJobsOptions options;
@@ -161,6 +162,17 @@ void add_job_options(CLI::App& app, JobsConfig& j) {
       ->envname("FOLIO_RETENTION_PERIOD_S")
       ->capture_default_str()
       ->check(CLI::Range(1, 2678400));
+  app.add_option("--job-jitter-fraction", j.options.jitter_fraction,
+                 "Each run is due its period plus up to this fraction of it, at random")
+      ->envname("FOLIO_JOB_JITTER_FRACTION")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--job-timeout-s", j.timeout_s,
+                 "A run longer than this stops at its next step; 0: the job's period, at "
+                 "least 10 min, at most 6 h")
+      ->envname("FOLIO_JOB_TIMEOUT_S")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 86400));
   app.add_option("--verify-recent-period-s", j.verify_recent_period_s,
                  "verify-recent (the last --verify-recent-days days) runs this often")
       ->envname("FOLIO_VERIFY_RECENT_PERIOD_S")
@@ -185,6 +197,7 @@ class JobsThread {
     if (config_.names.size() == 1 && config_.names.front() == "all") config_.names.clear();
     config_.options.maintenance_period = std::chrono::seconds(config_.maintenance_period_s);
     config_.options.retention_period = std::chrono::seconds(config_.retention_period_s);
+    config_.options.timeout = std::chrono::seconds(config_.timeout_s);
     config_.options.verify_recent_period = std::chrono::seconds(config_.verify_recent_period_s);
     config_.options.verify_full_period = std::chrono::seconds(config_.verify_full_period_s);
     pool_.emplace(io_.get_executor(),

@@ -35,7 +35,10 @@ jobs::JobDefinition define(std::string_view name, milliseconds period,
   job.name = std::string(name);
   job.period = period;
   job.jitter = fraction_of(period, options.jitter_fraction);
-  job.timeout = std::clamp<milliseconds>(period, std::chrono::minutes(10), std::chrono::hours(6));
+  job.timeout =
+      options.timeout.count() > 0
+          ? options.timeout
+          : std::clamp<milliseconds>(period, std::chrono::minutes(10), std::chrono::hours(6));
   return job;
 }
 

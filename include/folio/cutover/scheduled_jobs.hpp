@@ -32,9 +32,11 @@ struct ScheduledJobsOptions {
   int recent_days = 2;
   std::chrono::milliseconds verify_full_period{std::chrono::hours(24)};
   int verify_workers = 2;  // the pool needs verify_workers + 1 connections
-  // Each job's jitter is this fraction of its period; its timeout is its period, at least
-  // 10 min and at most 6 h.
+  // Each job's jitter is this fraction of its period.
   double jitter_fraction = 0.1;
+  // A run longer than this stops at its next step (outcome timeout); 0: the job's period, at
+  // least 10 min and at most 6 h.
+  std::chrono::milliseconds timeout{0};
   LockRetryOptions locks;
 };
 
