@@ -8,6 +8,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "detail/months.hpp"
 #include "detail/switch_state.hpp"
 #include "folio/cutover/schema.hpp"
 #include "folio/cutover/switchover.hpp"
@@ -19,6 +20,9 @@
 namespace folio::cutover {
 
 namespace asio = boost::asio;
+using detail::current_month;
+using detail::month_text;
+using detail::to_month;
 using std::chrono::year_month;
 
 namespace {
@@ -59,23 +63,6 @@ struct Metrics {
     return metrics;
   }
 };
-
-year_month current_month() {
-  const std::chrono::year_month_day today{
-      std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now())};
-  return today.year() / today.month();
-}
-
-year_month to_month(std::chrono::sys_days day) {
-  const std::chrono::year_month_day ymd{day};
-  return ymd.year() / ymd.month();
-}
-
-std::string month_text(year_month m) {
-  return fmt::format("{:04d}-{:02d}", static_cast<int>(m.year()), static_cast<unsigned>(m.month()));
-}
-
-std::string month_date(year_month m) { return month_text(m) + "-01"; }
 
 // Identifiers that reach DDL unquoted: the archive schema comes from the operator and the
 // manifest, so only plain lower-case names pass.
@@ -216,7 +203,7 @@ asio::awaitable<ArchivedPartition> archive_month(db::Pool& pool, const TableSpec
             "  WHERE partition_archive.dropped_at IS NOT NULL "
             "RETURNING to_char(archived_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), "
             "  archived_by",
-            parent, month_date(month), month_table, schema, out.rows, out.checksum);
+            parent, detail::month_first_day(month), month_table, schema, out.rows, out.checksum);
         if (recorded.empty()) {
           throw std::runtime_error(
               fmt::format("retention: {} {} was archived by someone else meanwhile", parent,
@@ -229,7 +216,7 @@ asio::awaitable<ArchivedPartition> archive_month(db::Pool& pool, const TableSpec
           // entry must find nothing, as for any deleted one.
           co_await tx.query(
               fmt::format("DELETE FROM {} WHERE month = $1::date", locator_table(spec)),
-              month_date(month));
+              detail::month_first_day(month));
         }
         // Services reload their layout on any routing notification and stop naming the
         // archived leaves; sent at commit, with the change.
@@ -340,7 +327,7 @@ asio::awaitable<DropArchivedResult> drop_archived(db::Pool& pool, std::string ta
   const std::string select =
       fmt::format("SELECT {} FROM partition_archive WHERE table_name = $1 AND month = $2::date",
                   kManifestColumns);
-  auto found = co_await pool.query(select, parent, month_date(month));
+  auto found = co_await pool.query(select, parent, detail::month_first_day(month));
   if (found.empty()) {
     throw std::invalid_argument(
         fmt::format("no archived month {} of {} (see `folioctl partitions archived`)",
@@ -364,7 +351,8 @@ asio::awaitable<DropArchivedResult> drop_archived(db::Pool& pool, std::string ta
       [&](db::Transaction& tx) -> asio::awaitable<void> {
         co_await tx.connection().execute_script(kLocalSettings);
         // The manifest row is locked first, so two drops of one month do not both proceed.
-        auto row = co_await tx.query(select + " FOR UPDATE", parent, month_date(month));
+        auto row =
+            co_await tx.query(select + " FOR UPDATE", parent, detail::month_first_day(month));
         result.partition = manifest_row(row.front());
         if (result.partition.dropped_at) co_return;
         const std::string qualified = schema + "." + name;
@@ -403,7 +391,7 @@ asio::awaitable<DropArchivedResult> drop_archived(db::Pool& pool, std::string ta
             "UPDATE partition_archive SET dropped_at = clock_timestamp() "
             " WHERE table_name = $1 AND month = $2::date "
             "RETURNING to_char(dropped_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')",
-            parent, month_date(month));
+            parent, detail::month_first_day(month));
         result.partition.dropped_at = dropped.front().get<std::string>(0);
         result.dropped = true;
       });

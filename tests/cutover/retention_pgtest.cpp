@@ -14,6 +14,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "cutover/switch_support.hpp"
 #include "folio/cutover/backfill.hpp"
 #include "folio/cutover/retention.hpp"
 #include "folio/cutover/schema.hpp"
@@ -32,26 +33,8 @@ using asio::awaitable;
 using std::chrono::year_month;
 using test::scalar;
 
-template <typename Fn, typename A = std::invoke_result_t<Fn&, db::Pool&>>
-auto with_pool(const std::string& dsn, Fn fn) {
-  return test::run_async(
-      [&](asio::io_context& io) -> A {
-        db::Pool pool(io.get_executor(), {.dsn = dsn, .name = "test", .max_size = 4});
-        co_return co_await fn(pool);
-      },
-      std::chrono::seconds(300));
-}
-
-// The SwitchRefused message `fn` ends with, or "" when it does not refuse.
-template <typename Fn>
-std::string refusal(const std::string& dsn, Fn fn) {
-  try {
-    with_pool(dsn, fn);
-  } catch (const SwitchRefused& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::refusal;
+using test::with_pool;
 
 RetentionReport archive(const std::string& dsn, int keep_months) {
   return with_pool(dsn, [keep_months](db::Pool& pool) {

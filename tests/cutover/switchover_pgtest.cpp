@@ -4,6 +4,7 @@
 
 #include <boost/json/serialize.hpp>
 
+#include "cutover/switch_support.hpp"
 #include "folio/cutover/backfill.hpp"
 #include "folio/cutover/schema.hpp"
 #include "folio/cutover/switchover.hpp"
@@ -22,26 +23,8 @@ using partitioning::RoutingStore;
 using partitioning::Target;
 using test::scalar;
 
-template <typename Fn, typename A = std::invoke_result_t<Fn&, db::Pool&>>
-auto with_pool(const std::string& dsn, Fn fn) {
-  return test::run_async(
-      [&](asio::io_context& io) -> A {
-        db::Pool pool(io.get_executor(), {.dsn = dsn, .name = "test", .max_size = 4});
-        co_return co_await fn(pool);
-      },
-      std::chrono::seconds(300));
-}
-
-// The SwitchRefused message `fn` ends with, or "" when it does not refuse.
-template <typename Fn>
-std::string refusal(const std::string& dsn, Fn fn) {
-  try {
-    with_pool(dsn, fn);
-  } catch (const SwitchRefused& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::refusal;
+using test::with_pool;
 
 void prepare_sync_backfill(const std::string& dsn) {
   with_pool(dsn, [](db::Pool& pool) -> awaitable<void> {

@@ -13,6 +13,7 @@
 #include "folio/cutover/verify_gate.hpp"
 #include "folio/jobs/lease.hpp"
 #include "folio/partitioning/routing_store.hpp"
+#include "months.hpp"
 #include "switch_state.hpp"
 
 namespace folio::cutover {
@@ -25,10 +26,6 @@ constexpr std::size_t kMaxPilotsShown = 20;
 
 std::string line(std::string_view label, std::string_view text) {
   return fmt::format("{:<11} {}\n", label, text);
-}
-
-std::string format_month(std::chrono::year_month m) {
-  return fmt::format("{:04}-{:02}", static_cast<int>(m.year()), static_cast<unsigned>(m.month()));
 }
 
 std::string routing_text(const partitioning::RoutingSnapshot& routing) {
@@ -111,10 +108,10 @@ asio::awaitable<std::string> status_report(db::Pool& pool) {
       part = fmt::format("{} not created", t.spec->partitioned);
     } else {
       const auto months = co_await partition_months(pool, *t.spec);
-      part = months.empty()
-                 ? fmt::format("{} no months", t.spec->partitioned)
-                 : fmt::format("{} {}..{} ({} months)", t.spec->name, format_month(months.front()),
-                               format_month(months.back()), months.size());
+      part = months.empty() ? fmt::format("{} no months", t.spec->partitioned)
+                            : fmt::format("{} {}..{} ({} months)", t.spec->name,
+                                          detail::month_text(months.front()),
+                                          detail::month_text(months.back()), months.size());
     }
     partitions += (partitions.empty() ? "" : "; ") + part;
   }
@@ -127,8 +124,8 @@ asio::awaitable<std::string> status_report(db::Pool& pool) {
     ahead += fmt::format("{}{} {}", ahead.empty() ? "" : "; ", h.table, h.months_ready_ahead);
     if (h.default_rows.rows > 0) {
       defaults += fmt::format("{}{} {} rows ({}..{})", defaults.empty() ? "" : "; ", h.table,
-                              h.default_rows.rows, format_month(*h.default_rows.first_month),
-                              format_month(*h.default_rows.last_month));
+                              h.default_rows.rows, detail::month_text(*h.default_rows.first_month),
+                              detail::month_text(*h.default_rows.last_month));
     }
   }
   if (!ahead.empty()) {

@@ -7,16 +7,13 @@
 #include <set>
 #include <stdexcept>
 
+#include "months.hpp"
+
 namespace folio::cutover::detail {
 
 namespace asio = boost::asio;
 
 namespace {
-
-std::chrono::year_month to_month(std::chrono::sys_days day) {
-  const std::chrono::year_month_day ymd{day};
-  return ymd.year() / ymd.month();
-}
 
 Figures figures_of(const db::Row& row, int rows_column) {
   return Figures{row.get<std::int64_t>(rows_column),

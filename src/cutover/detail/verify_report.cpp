@@ -8,16 +8,13 @@
 #include "folio/cutover/verify.hpp"
 #include "folio/db/params.hpp"
 #include "folio/obs/human_text.hpp"
+#include "months.hpp"
 
 namespace folio::cutover {
 
 namespace json = boost::json;
 
 namespace {
-
-std::string month_text(std::chrono::year_month m) {
-  return fmt::format("{:04d}-{:02d}", static_cast<int>(m.year()), static_cast<unsigned>(m.month()));
-}
 
 json::value since_json(const std::optional<std::chrono::sys_days>& since) {
   if (!since) return nullptr;
@@ -45,7 +42,7 @@ json::object to_json(const VerifyReport& report) {
   for (const auto& t : report.tables) {
     json::array buckets;
     for (const auto& b : t.mismatched_buckets) {
-      buckets.push_back(json::object{{"month", month_text(b.month)},
+      buckets.push_back(json::object{{"month", detail::month_text(b.month)},
                                      {"bucket", b.bucket},
                                      {"legacy", figures_json(b.legacy)},
                                      {"partitioned", figures_json(b.partitioned)}});
