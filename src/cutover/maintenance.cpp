@@ -7,6 +7,7 @@
 #include <boost/json/serialize.hpp>
 #include <stdexcept>
 
+#include "detail/months.hpp"
 #include "folio/cutover/schema.hpp"
 #include "folio/db/transaction.hpp"
 #include "folio/obs/log.hpp"
@@ -15,6 +16,9 @@
 namespace folio::cutover {
 
 namespace asio = boost::asio;
+using detail::current_month;
+using detail::month_text;
+using detail::to_month;
 using std::chrono::year_month;
 
 namespace {
@@ -63,21 +67,6 @@ struct Metrics {
     return metrics;
   }
 };
-
-year_month current_month() {
-  const std::chrono::year_month_day today{
-      std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now())};
-  return today.year() / today.month();
-}
-
-year_month to_month(std::chrono::sys_days day) {
-  const std::chrono::year_month_day ymd{day};
-  return ymd.year() / ymd.month();
-}
-
-std::string month_text(year_month m) {
-  return fmt::format("{:04d}-{:02d}", static_cast<int>(m.year()), static_cast<unsigned>(m.month()));
-}
 
 int ready_ahead(const std::vector<year_month>& months, year_month now) {
   if (!std::binary_search(months.begin(), months.end(), now)) return 0;
@@ -185,8 +174,8 @@ asio::awaitable<MaintenanceReport> maintain_partitions(db::Pool& pool, Maintenan
     // Rows that arrived in the DEFAULT partition: their months are created like future ones
     // and the rows move in as each is attached.
     for (const year_month m : co_await default_months(pool, spec)) months.push_back(m);
-    const MonthsCreated created =
-        co_await ensure_months(pool, spec, std::move(months), *modulus, options.locks);
+    const MonthsCreated created = co_await ensure_months(pool, spec, std::move(months), *modulus,
+                                                         options.locks, options.pace);
     t.months_created = created.months;
     t.rows_moved = created.rows_moved;
     auto& m = Metrics::get().of(spec.partitioned);

@@ -1,10 +1,14 @@
 #include "folio/cutover/schema.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <stdexcept>
 
+#include "detail/months.hpp"
 #include "folio/db/errors.hpp"
 #include "folio/obs/log.hpp"
 #include "folio/partitioning/layout.hpp"
@@ -12,30 +16,18 @@
 namespace folio::cutover {
 
 namespace asio = boost::asio;
+using detail::current_month;
+using detail::to_month;
 using std::chrono::year_month;
 
 namespace {
 
 constexpr std::string_view kModulusTag = "hash_modulus=";
 
-std::string month_literal(year_month m) {
-  return fmt::format("{:04d}-{:02d}-01", static_cast<int>(m.year()),
-                     static_cast<unsigned>(m.month()));
-}
-
 // The bound of a month on the time column: midnight UTC for timestamptz.
 std::string bound_literal(const TableSpec& spec, year_month m) {
-  return spec.time_type == "date" ? "'" + month_literal(m) + "'"
-                                  : "'" + month_literal(m) + " 00:00:00+00'";
-}
-
-year_month to_month(std::chrono::sys_days day) {
-  const std::chrono::year_month_day ymd{day};
-  return ymd.year() / ymd.month();
-}
-
-year_month current_month() {
-  return to_month(std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now()));
+  return spec.time_type == "date" ? "'" + detail::month_first_day(m) + "'"
+                                  : "'" + detail::month_first_day(m) + " 00:00:00+00'";
 }
 
 asio::awaitable<bool> relation_exists(db::Pool& pool, std::string_view name) {
@@ -106,7 +98,8 @@ asio::awaitable<std::vector<year_month>> partition_months(db::Pool& pool, const 
 
 asio::awaitable<MonthsCreated> ensure_months(db::Pool& pool, const TableSpec& spec,
                                              std::vector<year_month> months, int hash_modulus,
-                                             const LockRetryOptions& locks) {
+                                             const LockRetryOptions& locks,
+                                             std::chrono::milliseconds pace) {
   static const obs::Logger log("cutover.partitions");
   std::sort(months.begin(), months.end());
   months.erase(std::unique(months.begin(), months.end()), months.end());
@@ -118,23 +111,35 @@ asio::awaitable<MonthsCreated> ensure_months(db::Pool& pool, const TableSpec& sp
     const std::string month_table = month_partition_name(spec, m);
     // Built detached (no lock on the live parent), then attached. IF NOT EXISTS lets a run
     // killed between the two steps resume.
-    std::string build = fmt::format(
+    std::vector<std::string> build{fmt::format(
         "CREATE TABLE IF NOT EXISTS {0} (LIKE {1} INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
-        "INCLUDING STORAGE, PRIMARY KEY ({2})) PARTITION BY HASH (org_id);",
-        month_table, spec.partitioned, spec.partitioned_key);
+        "INCLUDING STORAGE, PRIMARY KEY ({2})) PARTITION BY HASH (org_id)",
+        month_table, spec.partitioned, spec.partitioned_key)};
     for (int r = 0; r < hash_modulus; ++r) {
-      build += fmt::format(
-          "CREATE TABLE IF NOT EXISTS {} PARTITION OF {} FOR VALUES WITH (MODULUS {}, "
-          "REMAINDER {});",
-          leaf_partition_name(spec, m, r), month_table, hash_modulus, r);
+      build.push_back(
+          fmt::format("CREATE TABLE IF NOT EXISTS {} PARTITION OF {} FOR VALUES WITH (MODULUS {}, "
+                      "REMAINDER {})",
+                      leaf_partition_name(spec, m, r), month_table, hash_modulus, r));
     }
     // The services name leaves directly (partitioning/layout.hpp): each carries the policy.
-    build += fmt::format("SELECT folio_secure_partitions('{}');", month_table);
-    {
+    build.push_back(fmt::format("SELECT folio_secure_partitions('{}')", month_table));
+    if (pace.count() == 0) {
       auto tx = co_await db::Transaction::begin(co_await pool.acquire());
       if (locks.fence) co_await locks.fence(tx);
-      co_await tx.connection().execute_script(build);
+      co_await tx.connection().execute_script(fmt::format("{};", fmt::join(build, ";")));
       co_await tx.commit();
+    } else {
+      // One short transaction per statement with a pause between: the catalog work of a
+      // month's leaves comes in small slices, so live writers keep the CPU between them.
+      asio::steady_timer pause(pool.executor());
+      for (const auto& statement : build) {
+        auto tx = co_await db::Transaction::begin(co_await pool.acquire());
+        if (locks.fence) co_await locks.fence(tx);
+        co_await tx.execute(statement);
+        co_await tx.commit();
+        pause.expires_after(pace);
+        co_await pause.async_wait(asio::use_awaitable);
+      }
     }
     const std::string from = bound_literal(spec, m);
     const std::string to = bound_literal(spec, m + std::chrono::months{1});
@@ -167,7 +172,7 @@ asio::awaitable<MonthsCreated> ensure_months(db::Pool& pool, const TableSpec& sp
     ++created.months;
     created.rows_moved += moved;
     log.info("month partition attached", {{"table", spec.partitioned},
-                                          {"month", month_literal(m)},
+                                          {"month", detail::month_first_day(m)},
                                           {"leaves", hash_modulus},
                                           {"rows_moved_from_default", moved}});
   }
@@ -235,8 +240,8 @@ asio::awaitable<PrepareReport> prepare(db::Pool& pool, const PrepareOptions& opt
     report.months_created += created;
     log.info("partitioned table ready", {{"table", spec.partitioned},
                                          {"months_created", created},
-                                         {"first_month", month_literal(first)},
-                                         {"last_month", month_literal(last)}});
+                                         {"first_month", detail::month_first_day(first)},
+                                         {"last_month", detail::month_first_day(last)}});
   }
   co_return report;
 }

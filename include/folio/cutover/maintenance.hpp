@@ -31,6 +31,9 @@ namespace folio::cutover {
 struct MaintenanceOptions {
   int future_months = 3;   // 0..120
   LockRetryOptions locks;  // its fence, when set, guards every write of the run
+  // Pause between the statements that build a new month (ensure_months): live writers keep
+  // the CPU on a small machine while 16 leaves per table are created.
+  std::chrono::milliseconds pace{5};
 };
 
 // What a DEFAULT partition holds.
