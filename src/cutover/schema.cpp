@@ -111,31 +111,36 @@ asio::awaitable<MonthsCreated> ensure_months(db::Pool& pool, const TableSpec& sp
     const std::string month_table = month_partition_name(spec, m);
     // Built detached (no lock on the live parent), then attached. IF NOT EXISTS lets a run
     // killed between the two steps resume.
+    // The services name leaves directly (partitioning/layout.hpp): each table carries the
+    // parent's policy (folio_secure_table, as folio_secure_partitions does for a whole tree).
+    const auto secure = [](const std::string& table) {
+      return fmt::format(
+          "SELECT folio_secure_table('{}', 'org_id', 'SELECT, INSERT, UPDATE, DELETE')", table);
+    };
     std::vector<std::string> build{fmt::format(
         "CREATE TABLE IF NOT EXISTS {0} (LIKE {1} INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
-        "INCLUDING STORAGE, PRIMARY KEY ({2})) PARTITION BY HASH (org_id)",
-        month_table, spec.partitioned, spec.partitioned_key)};
+        "INCLUDING STORAGE, PRIMARY KEY ({2})) PARTITION BY HASH (org_id); {3}",
+        month_table, spec.partitioned, spec.partitioned_key, secure(month_table))};
     for (int r = 0; r < hash_modulus; ++r) {
+      const std::string leaf = leaf_partition_name(spec, m, r);
       build.push_back(
           fmt::format("CREATE TABLE IF NOT EXISTS {} PARTITION OF {} FOR VALUES WITH (MODULUS {}, "
-                      "REMAINDER {})",
-                      leaf_partition_name(spec, m, r), month_table, hash_modulus, r));
+                      "REMAINDER {}); {}",
+                      leaf, month_table, hash_modulus, r, secure(leaf)));
     }
-    // The services name leaves directly (partitioning/layout.hpp): each carries the policy.
-    build.push_back(fmt::format("SELECT folio_secure_partitions('{}')", month_table));
     if (pace.count() == 0) {
       auto tx = co_await db::Transaction::begin(co_await pool.acquire());
       if (locks.fence) co_await locks.fence(tx);
       co_await tx.connection().execute_script(fmt::format("{};", fmt::join(build, ";")));
       co_await tx.commit();
     } else {
-      // One short transaction per statement with a pause between: the catalog work of a
-      // month's leaves comes in small slices, so live writers keep the CPU between them.
+      // One short transaction per table with a pause between: the catalog work of a month's
+      // leaves comes in small slices, so live writers keep the CPU between them.
       asio::steady_timer pause(pool.executor());
       for (const auto& statement : build) {
         auto tx = co_await db::Transaction::begin(co_await pool.acquire());
         if (locks.fence) co_await locks.fence(tx);
-        co_await tx.execute(statement);
+        co_await tx.connection().execute_script(statement);
         co_await tx.commit();
         pause.expires_after(pace);
         co_await pause.async_wait(asio::use_awaitable);

@@ -58,7 +58,7 @@ struct MonthsCreated {
 // `hash_modulus` leaves, moving the month's rows out of the DEFAULT partition as it attaches
 // it (the sync and locator triggers do not fire for the move: the rows stay the same rows),
 // then announces the new layout on the routing channel so services name the new leaves.
-// With a `pace`, the detached month is built one statement per transaction with that pause
+// With a `pace`, the detached month is built one table per transaction with that pause
 // between them (maintenance on a live database: the catalog work comes in small slices).
 // REQUIRES: the partitioned parent exists.
 boost::asio::awaitable<MonthsCreated> ensure_months(db::Pool& pool, const TableSpec& spec,
