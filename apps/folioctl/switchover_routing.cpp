@@ -13,6 +13,7 @@
 #include "folio/cutover/audit.hpp"
 #include "folio/cutover/switchover.hpp"
 #include "folio/db/pool.hpp"
+#include "output.hpp"
 
 namespace folioctl {
 
@@ -79,7 +80,8 @@ std::chrono::seconds parse_age(const std::string& text) {
   return std::chrono::seconds(value * scale);
 }
 
-// Runs `phase(pool)` on a small pool and prints the audit table; a safety refusal exits 5.
+// Runs `phase(pool)` on a small pool and prints its result (output.hpp); a safety refusal
+// exits 5.
 template <typename Phase>
 int run_phase(const RoutingArgs& args, Phase phase) {
   require_database_url(args.database_url);
@@ -89,9 +91,10 @@ int run_phase(const RoutingArgs& args, Phase phase) {
           db::Pool pool(ex, {.dsn = args.database_url, .name = "cutover", .max_size = 2});
           co_return co_await phase(pool);
         });
-    std::cout << cutover::format_phase(result);
+    print_phase(result);
   } catch (const cutover::SwitchRefused& e) {
-    if (const auto* checks = e.details().if_contains("checks"); checks && checks->is_array()) {
+    if (const auto* checks = e.details().if_contains("checks");
+        checks && checks->is_array() && !json_output()) {
       std::cout << cutover::format_checks(checks->as_array());
     }
     throw Refused(e.what());
@@ -104,8 +107,10 @@ int cmd_preflight(const RoutingArgs& args) {
   options.stats = stats_level(args);
   return run_phase(args, [&](db::Pool& pool) -> asio::awaitable<cutover::AuditedPhase> {
     auto phase = co_await cutover::preflight(pool, options);
-    // The check lines, then the audit table with the checks counted instead of repeated.
-    if (auto* checks = phase.details.if_contains("checks"); checks && checks->is_array()) {
+    // The check lines, then the audit table with the checks counted instead of repeated (as
+    // JSON the checks stay in the document).
+    if (auto* checks = phase.details.if_contains("checks");
+        checks && checks->is_array() && !json_output()) {
       std::cout << cutover::format_checks(checks->as_array());
       *checks = static_cast<std::int64_t>(checks->as_array().size());
     }
