@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "detail/months.hpp"
+#include "detail/table_metrics.hpp"
 #include "folio/cutover/schema.hpp"
 #include "folio/db/transaction.hpp"
 #include "folio/obs/log.hpp"
@@ -23,50 +24,32 @@ using std::chrono::year_month;
 
 namespace {
 
-struct Metrics {
-  struct PerTable {
-    obs::Gauge* ready_ahead = nullptr;
-    obs::Gauge* default_rows = nullptr;
-    obs::Counter* months_created = nullptr;
-    obs::Counter* rows_moved = nullptr;
-  };
-  std::vector<std::pair<std::string, PerTable>> tables;
-
-  Metrics() {
-    auto& r = obs::Registry::global();
-    for (const auto& spec : all_tables()) {
-      const obs::Labels labels{{"table", std::string(spec.partitioned)}};
-      tables.emplace_back(
-          std::string(spec.partitioned),
-          PerTable{
-              &r.gauge("folio_partition_months_ready_ahead",
-                       "Months after the current one that have partitions, contiguously (0 "
-                       "when the current month has none).",
-                       labels),
-              &r.gauge("folio_partition_default_rows",
-                       "Rows in the DEFAULT partition: dated in a month without a partition "
-                       "yet; partition maintenance moves them.",
-                       labels),
-              &r.counter("folio_partition_months_created_total",
-                         "Month partitions (each with its hash leaves) created by maintenance.",
-                         labels),
-              &r.counter("folio_partition_rows_moved_total",
-                         "Rows moved out of the DEFAULT partition into their month.", labels)});
-    }
-  }
-
-  PerTable& of(std::string_view table) {
-    for (auto& [name, m] : tables) {
-      if (name == table) return m;
-    }
-    throw std::logic_error("no partition metrics for " + std::string(table));
-  }
-
-  static Metrics& get() {
-    static Metrics metrics;
-    return metrics;
-  }
+struct Series {
+  obs::Gauge* ready_ahead = nullptr;
+  obs::Gauge* default_rows = nullptr;
+  obs::Counter* months_created = nullptr;
+  obs::Counter* rows_moved = nullptr;
 };
+
+Series& metrics_of(std::string_view table) {
+  static detail::TableMetrics<Series> metrics([](obs::Registry& r, const obs::Labels& labels) {
+    return Series{
+        &r.gauge("folio_partition_months_ready_ahead",
+                 "Months after the current one that have partitions, contiguously (0 when the "
+                 "current month has none).",
+                 labels),
+        &r.gauge("folio_partition_default_rows",
+                 "Rows in the DEFAULT partition: dated in a month without a partition yet; "
+                 "partition maintenance moves them.",
+                 labels),
+        &r.counter("folio_partition_months_created_total",
+                   "Month partitions (each with its hash leaves) created by maintenance.", labels),
+        &r.counter("folio_partition_rows_moved_total",
+                   "Rows moved out of the DEFAULT partition into their month.", labels)};
+  });
+  if (auto* series = metrics.find(table)) return *series;
+  throw std::logic_error("no partition metrics for " + std::string(table));
+}
 
 int ready_ahead(const std::vector<year_month>& months, year_month now) {
   if (!std::binary_search(months.begin(), months.end(), now)) return 0;
@@ -112,7 +95,7 @@ asio::awaitable<PartitionHealth> observe(db::Pool& pool, const TableSpec& spec) 
   if (!h.exists) co_return h;
   h.months_ready_ahead = ready_ahead(co_await partition_months(pool, spec), current_month());
   h.default_rows = co_await read_default_rows(pool, spec);
-  auto& m = Metrics::get().of(h.table);
+  auto& m = metrics_of(h.table);
   m.ready_ahead->set(h.months_ready_ahead);
   m.default_rows->set(static_cast<double>(h.default_rows.rows));
   co_return h;
@@ -178,7 +161,7 @@ asio::awaitable<MaintenanceReport> maintain_partitions(db::Pool& pool, Maintenan
                                                          options.locks, options.pace);
     t.months_created = created.months;
     t.rows_moved = created.rows_moved;
-    auto& m = Metrics::get().of(spec.partitioned);
+    auto& m = metrics_of(spec.partitioned);
     m.months_created->inc(created.months);
     m.rows_moved->inc(static_cast<double>(created.rows_moved));
     t.after = co_await observe(pool, spec);

@@ -10,6 +10,7 @@
 
 #include "detail/months.hpp"
 #include "detail/switch_state.hpp"
+#include "detail/table_metrics.hpp"
 #include "folio/cutover/schema.hpp"
 #include "folio/cutover/switchover.hpp"
 #include "folio/cutover/tables.hpp"
@@ -27,42 +28,24 @@ using std::chrono::year_month;
 
 namespace {
 
-struct Metrics {
-  struct PerTable {
-    obs::Counter* archived_total = nullptr;
-    obs::Gauge* archived_months = nullptr;
-  };
-  std::vector<std::pair<std::string, PerTable>> tables;
-
-  Metrics() {
-    auto& r = obs::Registry::global();
-    for (const auto& spec : all_tables()) {
-      const obs::Labels labels{{"table", std::string(spec.partitioned)}};
-      tables.emplace_back(
-          std::string(spec.partitioned),
-          PerTable{&r.counter("folio_partition_archived_total",
-                              "Month partitions (each with its hash leaves) detached and moved "
-                              "to the archive schema by retention.",
-                              labels),
-                   &r.gauge("folio_partition_archived_months",
-                            "Archived month partitions not dropped yet (partition_archive rows "
-                            "without dropped_at).",
-                            labels)});
-    }
-  }
-
-  PerTable* of(std::string_view table) {
-    for (auto& [name, m] : tables) {
-      if (name == table) return &m;
-    }
-    return nullptr;  // a manifest row of a table folio does not know: not counted
-  }
-
-  static Metrics& get() {
-    static Metrics metrics;
-    return metrics;
-  }
+struct Series {
+  obs::Counter* archived_total = nullptr;
+  obs::Gauge* archived_months = nullptr;
 };
+
+detail::TableMetrics<Series>& metrics() {
+  static detail::TableMetrics<Series> metrics([](obs::Registry& r, const obs::Labels& labels) {
+    return Series{&r.counter("folio_partition_archived_total",
+                             "Month partitions (each with its hash leaves) detached and moved "
+                             "to the archive schema by retention.",
+                             labels),
+                  &r.gauge("folio_partition_archived_months",
+                           "Archived month partitions not dropped yet (partition_archive rows "
+                           "without dropped_at).",
+                           labels)};
+  });
+  return metrics;
+}
 
 // Identifiers that reach DDL unquoted: the archive schema comes from the operator and the
 // manifest, so only plain lower-case names pass.
@@ -115,10 +98,10 @@ asio::awaitable<void> observe_archived(db::Pool& pool) {
   auto r = co_await pool.query(
       "SELECT table_name, count(*) FILTER (WHERE dropped_at IS NULL) FROM partition_archive "
       "GROUP BY 1");
-  auto& metrics = Metrics::get();
-  for (auto& [name, m] : metrics.tables) m.archived_months->set(0);
+  metrics().each([](Series& m) { m.archived_months->set(0); });
   for (const auto& row : r) {
-    if (auto* m = metrics.of(row.get<std::string_view>(0))) {
+    // A manifest row of a table folio does not know is not counted.
+    if (auto* m = metrics().find(row.get<std::string_view>(0))) {
       m->archived_months->set(static_cast<double>(row.get<std::int64_t>(1)));
     }
   }
@@ -226,7 +209,7 @@ asio::awaitable<ArchivedPartition> archive_month(db::Pool& pool, const TableSpec
             "$1::text)::text)",
             parent);
       });
-  if (auto* m = Metrics::get().of(parent)) m->archived_total->inc();
+  if (auto* m = metrics().find(parent)) m->archived_total->inc();
   log.info("month partition archived", {{"table", parent},
                                         {"month", month_text(month)},
                                         {"schema", schema},
