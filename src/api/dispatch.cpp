@@ -8,6 +8,7 @@
 #include "detail/error_mapping.hpp"
 #include "detail/handlers.hpp"
 #include "detail/input.hpp"
+#include "folio/partitioning/partitioning_manager.hpp"
 
 namespace folio::api::detail {
 
@@ -19,8 +20,17 @@ bool is_admin_route(RouteId id) {
   return id == RouteId::admin_routing || id == RouteId::admin_pilots || id == RouteId::admin_pilot;
 }
 
+// The data path and cohort of `org` as the routing in force decides it (not counted as a
+// routing decision: the repository counts its own).
+DataPathLabels data_path_of(const Shared& shared, std::int64_t org) {
+  const auto d = partitioning::decide(*shared.routing->snapshot(), partitioning::Table::revenues,
+                                      org, shared.routing->env_default());
+  return {.path = partitioning::to_string(d.target),
+          .cohort = d.reason == partitioning::Reason::pilot ? "pilot" : "fleet"};
+}
+
 asio::awaitable<Response> route_request(Worker& w, const Request& req, const RouteMatch& route,
-                                        std::string_view query) {
+                                        std::string_view query, DataPathLabels& labels) {
   if (route.id == RouteId::unmatched) not_found("no such route");
   if (!route.method_allowed) {
     auto res =
@@ -48,6 +58,7 @@ asio::awaitable<Response> route_request(Worker& w, const Request& req, const Rou
     res.set(http::field::retry_after, "1");
     co_return res;
   }
+  labels = data_path_of(w.shared, call.org);
   if (route.id == RouteId::entries || route.id == RouteId::entry) {
     co_return co_await handle_entries(call);
   }
@@ -78,9 +89,10 @@ asio::awaitable<Response> dispatch(Worker& w, const Request& req) {
   const auto [path, query] = split_target(req.target());
   const auto route = match_route(req.method(), path);
   Response res;
+  DataPathLabels labels;
   std::exception_ptr error;
   try {
-    res = co_await route_request(w, req, route, query);
+    res = co_await route_request(w, req, route, query, labels);
   } catch (...) {
     error = std::current_exception();
   }
@@ -92,7 +104,7 @@ asio::awaitable<Response> dispatch(Worker& w, const Request& req) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   const int status = static_cast<int>(res.result_int());
-  w.metrics.observe(req.method_string(), route.route, status, seconds);
+  w.metrics.observe(req.method_string(), route.route, status, labels, seconds);
   access_log(w.shared, req, route, status, seconds);
   co_return res;
 }

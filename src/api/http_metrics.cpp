@@ -1,6 +1,16 @@
 #include "detail/http_metrics.hpp"
 
+#include <string>
+
 namespace folio::api::detail {
+
+namespace {
+
+std::string status_class(int status) {
+  return std::to_string(status / 100) + "xx";
+}
+
+}  // namespace
 
 HttpMetrics::HttpMetrics()
     : registry_(obs::Registry::global()),
@@ -18,27 +28,36 @@ std::string_view HttpMetrics::method_label(std::string_view method) {
 }
 
 void HttpMetrics::observe(std::string_view method, std::string_view route, int status,
-                          double seconds) {
+                          DataPathLabels labels, double seconds) {
   const auto m = method_label(method);
-  const std::tuple<std::string, std::string, int> key{std::string(m), std::string(route), status};
+  const RequestKey key{m, route, status, labels.path, labels.cohort};
   auto it = requests_.find(key);
   if (it == requests_.end()) {
     auto& counter = registry_.counter(
-        "folio_http_requests_total", "HTTP requests answered, by method, route template and status",
+        "folio_http_requests_total",
+        "HTTP requests answered, by method, route template, status, the data path of the "
+        "organization (legacy, partitioned, none) and its cohort (pilot, fleet, none)",
         {{"method", std::string(m)},
          {"route", std::string(route)},
-         {"status", std::to_string(status)}});
+         {"status", std::to_string(status)},
+         {"status_class", status_class(status)},
+         {"path", std::string(labels.path)},
+         {"cohort", std::string(labels.cohort)}});
     it = requests_.emplace(key, &counter).first;
   }
   it->second->inc();
-  const std::pair<std::string, std::string> dkey{std::string(m), std::string(route)};
+  const DurationKey dkey{m, route, labels.path, labels.cohort};
   auto dit = durations_.find(dkey);
   if (dit == durations_.end()) {
     auto& histogram = registry_.histogram(
         "folio_http_request_duration_seconds",
-        "Time from a complete request to its response, by method and route template",
+        "Time from a complete request to its response, by method, route template, data path "
+        "and cohort",
         obs::default_latency_buckets(),
-        {{"method", std::string(m)}, {"route", std::string(route)}});
+        {{"method", std::string(m)},
+         {"route", std::string(route)},
+         {"path", std::string(labels.path)},
+         {"cohort", std::string(labels.cohort)}});
     dit = durations_.emplace(dkey, &histogram).first;
   }
   dit->second->observe(seconds);

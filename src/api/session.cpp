@@ -80,7 +80,7 @@ Response early_error(Worker& w, const http::request_parser<http::string_body>& p
   const auto& header = parser.get();
   const auto [path, query] = split_target(header.target());
   const auto route = match_route(header.method(), path);
-  w.metrics.observe(header.method_string(), route.route, status, 0.0);
+  w.metrics.observe(header.method_string(), route.route, status, DataPathLabels{}, 0.0);
   return error_response(status, code, message, std::nullopt);
 }
 

@@ -41,11 +41,17 @@ TEST(ApiServer, ServesWithKeepAliveOnSeveralWorkersAndStopsGracefully) {
   const auto metrics = http.request("GET", "/metrics");
   EXPECT_EQ(metrics.status, 200);
   EXPECT_EQ(metrics.header("content-type"), "text/plain; version=0.0.4; charset=utf-8");
-  EXPECT_NE(metrics.body.find("folio_http_requests_total{method=\"GET\",route=\"/v1/orgs/{org}/"
-                              "revenues/{id}\",status=\"404\"} 20"),
+  // An organization without a routing row: the default path (legacy), the fleet's cohort.
+  EXPECT_NE(metrics.body.find("folio_http_requests_total{cohort=\"fleet\",method=\"GET\","
+                              "path=\"legacy\",route=\"/v1/orgs/{org}/revenues/{id}\","
+                              "status=\"404\",status_class=\"4xx\"} 20"),
             std::string::npos)
       << metrics.body.substr(0, 3000);
   EXPECT_NE(metrics.body.find("folio_http_request_duration_seconds_bucket"), std::string::npos);
+  EXPECT_NE(metrics.body.find("folio_http_requests_total{cohort=\"none\",method=\"GET\","
+                              "path=\"none\",route=\"/healthz\",status=\"200\","
+                              "status_class=\"2xx\"} 11"),
+            std::string::npos);
   EXPECT_EQ(metrics.body.find("/v1/orgs/1/"), std::string::npos);  // templates, not paths
 
   EXPECT_EQ(server.stop(), 0);
