@@ -21,6 +21,7 @@
 #include "detail/session.hpp"
 #include "folio/cache/errors.hpp"
 #include "folio/cache/redis_config.hpp"
+#include "folio/cutover/sync_failure.hpp"
 #include "folio/db/pool_metrics.hpp"
 #include "folio/partitioning/routing_store.hpp"
 
@@ -47,7 +48,9 @@ struct Slot {
 }  // namespace
 
 struct Server::Impl {
-  explicit Impl(ServerOptions o) : options(std::move(o)), shared(options) {}
+  explicit Impl(ServerOptions o) : options(std::move(o)), shared(options) {
+    cutover::register_sync_failure_metrics();
+  }
 
   ServerOptions options;
   Shared shared;

@@ -4,12 +4,14 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <map>
 #include <stdexcept>
 
 #include "folio/cutover/maintenance.hpp"
 #include "folio/cutover/retention.hpp"
 #include "folio/cutover/switchover.hpp"
 #include "folio/cutover/sync.hpp"
+#include "folio/cutover/tables.hpp"
 #include "folio/cutover/verify.hpp"
 #include "folio/obs/metrics.hpp"
 
@@ -101,10 +103,74 @@ asio::awaitable<jobs::JobResult> run_verify(db::Pool& pool, jobs::JobContext& co
   co_return result;
 }
 
+// Per job, from its lease row: the last success fleet-wide and whether the latest finished
+// run failed.
+asio::awaitable<void> observe_jobs(db::Pool& pool) {
+  auto& registry = obs::Registry::global();
+  const auto rows = co_await pool.query(
+      "SELECT name, coalesce(extract(epoch FROM last_success_at), 0)::float8, "
+      "       coalesce(last_outcome IN ('failed', 'timeout', 'lost'), false) "
+      "  FROM folio_jobs");
+  for (const auto& row : rows) {
+    const obs::Labels labels{{"job", row.get<std::string>(0)}};
+    registry
+        .gauge("folio_job_fleet_last_success_timestamp_seconds",
+               "Unix time of a job's last successful (ok or noop) run by any instance; 0: never.",
+               labels)
+        .set(row.get<double>(1));
+    registry
+        .gauge("folio_job_fleet_last_run_failed",
+               "1 when a job's latest finished run, by any instance, failed, timed out or lost "
+               "its lease; else 0.",
+               labels)
+        .set(row.get<bool>(2) ? 1.0 : 0.0);
+  }
+}
+
+// Per table, from the backfill checkpoints: ranges left, when one last advanced, rows copied.
+asio::awaitable<void> observe_backfill(db::Pool& pool) {
+  auto& registry = obs::Registry::global();
+  struct Series {
+    obs::Gauge* pending;
+    obs::Gauge* progressed_at;
+    obs::Gauge* copied;
+  };
+  std::map<std::string, Series, std::less<>> series;
+  for (const auto& spec : all_tables()) {
+    const obs::Labels labels{{"table", std::string(spec.name)}};
+    series[std::string(spec.name)] = {
+        &registry.gauge("folio_backfill_pending_ranges",
+                        "Backfill id ranges not finished yet (0 when done or not started).",
+                        labels),
+        &registry.gauge("folio_backfill_last_progress_timestamp_seconds",
+                        "Unix time a backfill range of the table last advanced; 0: never.", labels),
+        &registry.gauge("folio_backfill_copied_rows", "Rows the backfill copied so far.", labels)};
+  }
+  const auto rows = co_await pool.query(
+      "SELECT table_name, count(*) FILTER (WHERE next_start <= range_end), "
+      "       coalesce(extract(epoch FROM max(updated_at)), 0)::float8, "
+      "       coalesce(sum(rows_copied), 0)::bigint "
+      "  FROM backfill_progress GROUP BY table_name");
+  for (auto& [table, s] : series) {
+    s.pending->set(0);
+    s.progressed_at->set(0);
+    s.copied->set(0);
+  }
+  for (const auto& row : rows) {
+    const auto it = series.find(row.get<std::string>(0));
+    if (it == series.end()) continue;
+    it->second.pending->set(static_cast<double>(row.get<std::int64_t>(1)));
+    it->second.progressed_at->set(row.get<double>(2));
+    it->second.copied->set(static_cast<double>(row.get<std::int64_t>(3)));
+  }
+}
+
 }  // namespace
 
 asio::awaitable<void> observe_fleet_state(db::Pool& pool) {
   co_await observe_partitions(pool);
+  co_await observe_jobs(pool);
+  co_await observe_backfill(pool);
   auto& registry = obs::Registry::global();
   static auto& differences =
       registry.gauge("folio_verify_last_differences",

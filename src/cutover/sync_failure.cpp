@@ -18,7 +18,19 @@ std::string text_field(const json::object& o, std::string_view key) {
   return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
 }
 
+obs::Counter& sync_failures(const std::string& table, const std::string& operation) {
+  return obs::Registry::global().counter(
+      "folio_sync_failures_total", "Writes refused because a sync trigger could not mirror them",
+      {{"table", table}, {"operation", operation}});
+}
+
 }  // namespace
+
+void register_sync_failure_metrics() {
+  for (const char* table : {"revenues", "expenses", "balances"}) {
+    for (const char* operation : {"insert", "update", "delete"}) sync_failures(table, operation);
+  }
+}
 
 std::optional<SyncFailure> parse_sync_failure(const db::Error& error) {
   if (error.sqlstate() != "FS001") return std::nullopt;
@@ -42,11 +54,7 @@ std::optional<SyncFailure> parse_sync_failure(const db::Error& error) {
 
 asio::awaitable<void> report_sync_failure(db::Pool& pool, const SyncFailure& failure) {
   static const obs::Logger log("cutover.sync");
-  obs::Registry::global()
-      .counter("folio_sync_failures_total",
-               "Writes refused because a sync trigger could not mirror them",
-               {{"table", failure.table}, {"operation", failure.operation}})
-      .inc();
+  sync_failures(failure.table, failure.operation).inc();
   log.error("sync trigger failed; the write was rolled back", {{"table", failure.table},
                                                                {"operation", failure.operation},
                                                                {"direction", failure.direction},

@@ -230,7 +230,20 @@ Runner::Runner(db::Pool& pool, RunnerOptions options, std::vector<JobDefinition>
     : pool_(pool),
       options_(std::move(options)),
       jobs_(std::move(jobs)),
-      wake_(std::make_shared<asio::steady_timer>(pool.executor())) {}
+      wake_(std::make_shared<asio::steady_timer>(pool.executor())) {
+  // Known from the start: alert rules compare the last success with the period, and a
+  // failure is an increase from 0 that rate() sees.
+  JobMetrics metrics;
+  for (const auto& job : jobs_) {
+    obs::Registry::global()
+        .gauge("folio_job_period_seconds", "The period this instance schedules a job with.",
+               {{"job", job.name}})
+        .set(std::chrono::duration<double>(job.period).count());
+    for (const char* outcome : {"ok", "noop", "failed", "timeout", "lost"}) {
+      metrics.runs(job.name, outcome);
+    }
+  }
+}
 
 Runner::~Runner() = default;
 

@@ -54,7 +54,14 @@ std::vector<jobs::JobDefinition> scheduled_jobs(db::Pool& pool, const ScheduledJ
 //                                               (absent until there is one)
 //   folio_verify_last_differences               differences the latest full verification found
 //   folio_verify_last_mismatched_buckets        its (month, bucket) cells that differed
-// Alert on time() - the first, and on the others > 0 (max over instances).
+// from folio_jobs
+//   folio_job_fleet_last_success_timestamp_seconds{job}  last ok/noop run by any instance
+//   folio_job_fleet_last_run_failed{job}                 1: the latest finished run failed
+// and from backfill_progress
+//   folio_backfill_pending_ranges{table}                 ranges not finished
+//   folio_backfill_last_progress_timestamp_seconds{table} when a range last advanced
+//   folio_backfill_copied_rows{table}                    rows copied so far
+// Alert on time() - the timestamps, and on the others > 0 (max over instances).
 boost::asio::awaitable<void> observe_fleet_state(db::Pool& pool);
 
 }  // namespace folio::cutover

@@ -32,6 +32,11 @@ std::optional<SyncFailure> parse_sync_failure(const db::Error& error);
 // Records, logs and counts `failure`. Never throws: a failure to record is logged.
 boost::asio::awaitable<void> report_sync_failure(db::Pool& pool, const SyncFailure& failure);
 
+// Registers folio_sync_failures_total at 0 for every table and operation, so that the first
+// failure is an increase a rate() or increase() in an alert rule can see (a series born at 1
+// is not). Call once at start-up; idempotent.
+void register_sync_failure_metrics();
+
 // If `error` holds a db::SyncTriggerFailure, reports it. Returns whether it did.
 boost::asio::awaitable<bool> report_if_sync_failure(db::Pool& pool, std::exception_ptr error);
 
