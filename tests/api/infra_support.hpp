@@ -91,11 +91,13 @@ class InfraStack {
   }
 
   // folio-server on PgBouncer (DATABASE_URL), LISTEN and readiness direct; with the replica
-  // through PgBouncer (health checks direct) and/or the Redis cache. Every setting is given
-  // explicitly, so nothing is inherited from the test's environment.
+  // through PgBouncer (health checks direct) and/or the Redis cache; scraped by this stack's
+  // Prometheus, so its faults raise alerts there and not on the shared stack. Every setting
+  // is given explicitly, so nothing is inherited from the test's environment.
   ServerProcessOptions options(bool replicas, bool cache) const {
     ServerProcessOptions o;
     o.direct_database_url = stack_.value("DATABASE_DIRECT_URL");
+    o.prometheus_targets_dir = stack_.value("PROMETHEUS_TARGETS_DIR");
     o.env["REPLICA_URLS"] = replicas ? stack_.value("REPLICA_URLS") : "";
     o.env["REPLICA_HEALTH_URLS"] = replicas ? stack_.value("REPLICA_HEALTH_URLS") : "";
     o.env["REDIS_URL"] = cache ? stack_.value("REDIS_URL") : "";

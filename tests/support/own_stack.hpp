@@ -4,7 +4,9 @@
 // The constructor runs `scripts/stack up` in a fresh directory under /tmp (about 10-20 s)
 // and reads its stack.env; the destructor runs `scripts/stack down`, which stops exactly the
 // processes that stack started. component() runs stop-replica, start-replica, stop-redis or
-// start-redis on it.
+// start-redis on it. Its Prometheus is value("PROMETHEUS_URL"); a folio-server started with
+// ServerProcessOptions::prometheus_targets_dir = value("PROMETHEUS_TARGETS_DIR") is scraped
+// by it (component("reload-rules") reloads deploy/prometheus/rules).
 //
 // Thread-safety: none; use from the test's thread.
 #pragma once

@@ -2,10 +2,12 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -16,6 +18,7 @@
 #include <thread>
 
 #include "support/http_client.hpp"
+#include "support/stack_env.hpp"
 
 extern char** environ;
 
@@ -102,6 +105,8 @@ ServerProcess::ServerProcess(std::string database_url, ServerProcessOptions opti
   ::close(log_fd);
 
   const auto deadline = std::chrono::steady_clock::now() + options.ready_timeout;
+  std::string targets_dir = options.prometheus_targets_dir;
+  if (targets_dir.empty()) targets_dir = find_stack_value("PROMETHEUS_TARGETS_DIR").value_or("");
   while (port_ == 0) {
     port_ = listening_port(log());
     if (port_ != 0) break;
@@ -112,6 +117,14 @@ ServerProcess::ServerProcess(std::string database_url, ServerProcessOptions opti
                                log());
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (!targets_dir.empty()) {
+    try {
+      register_target(targets_dir);
+    } catch (const std::exception&) {
+      stop(std::chrono::seconds(5));
+      throw;
+    }
   }
   if (options.wait_ready) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -128,12 +141,46 @@ ServerProcess::~ServerProcess() {
   ::unlink(log_path_.c_str());
 }
 
+void ServerProcess::register_target(const std::string& dir) {
+  const std::string name = "folio-server-" + std::to_string(pid_);
+  const std::string path = dir + "/" + name + ".json";
+  const std::string temporary = dir + "/." + name + ".json.tmp";  // outside the *.json glob
+  const boost::json::array targets{
+      boost::json::object{{"targets", boost::json::array{address()}},
+                          {"labels", boost::json::object{{"instance_name", name}}}}};
+  const std::string text = boost::json::serialize(targets) + "\n";
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    throw std::runtime_error("cannot write Prometheus target " + temporary + ": " +
+                             std::strerror(errno));
+  }
+  // Readable by Prometheus, which runs as another user, whatever the umask.
+  const bool written = ::fchmod(fd, 0644) == 0 &&
+                       ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  const int write_errno = errno;
+  ::close(fd);
+  if (!written || ::rename(temporary.c_str(), path.c_str()) != 0) {
+    const int error = written ? errno : write_errno;
+    ::unlink(temporary.c_str());
+    throw std::runtime_error("cannot write Prometheus target " + path + ": " +
+                             std::strerror(error));
+  }
+  target_file_ = path;
+}
+
+void ServerProcess::unregister_target() noexcept {
+  if (target_file_.empty()) return;
+  ::unlink(target_file_.c_str());
+  target_file_.clear();
+}
+
 bool ServerProcess::running() {
   if (exit_code_) return false;
   int status = 0;
   const pid_t r = ::waitpid(pid_, &status, WNOHANG);
   if (r == pid_) {
     exit_code_ = decode_status(status);
+    unregister_target();
     return false;
   }
   return r == 0;
@@ -153,6 +200,7 @@ void ServerProcess::signal(int signal) const {
 }
 
 int ServerProcess::stop(std::chrono::seconds timeout) {
+  unregister_target();
   if (pid_ <= 0) return -1;
   if (exit_code_) return *exit_code_;
   if (running()) ::kill(pid_, SIGTERM);

@@ -3,6 +3,11 @@
 // its log captured in a file. The constructor returns once the server logged its
 // "listening" line and /readyz answered 200; the destructor stops it with SIGTERM.
 //
+// With a Prometheus targets directory (the local stack's PROMETHEUS_TARGETS_DIR, by
+// default), the listening server registers as a target of the stack's Prometheus: the file
+// <dir>/folio-server-<pid>.json names its address (the target's `instance` label) and is
+// removed when the server stops, before SIGTERM, or is found to have exited.
+//
 //   folio::test::CutoverDatabase db{"api_x", 2};
 //   folio::test::ServerProcess server(db.dsn());
 //   folio::test::HttpClient http("127.0.0.1", server.port());
@@ -35,12 +40,16 @@ struct ServerProcessOptions {
   std::chrono::seconds ready_timeout{60};
   // false: return right after "listening" (for tests of an unready server).
   bool wait_ready = true;
+  // Where the server registers as a Prometheus file_sd target; empty: PROMETHEUS_TARGETS_DIR
+  // of $FOLIO_STACK_DIR/stack.env when that has one, else no registration.
+  std::string prometheus_targets_dir;
 };
 
 class ServerProcess {
  public:
   // Starts the server with DATABASE_URL = `database_url`. Throws std::runtime_error (with
-  // the server's log) when it exits or does not become ready in time.
+  // the server's log) when it exits or does not become ready in time, or when its target
+  // file cannot be written.
   explicit ServerProcess(std::string database_url, ServerProcessOptions options = {});
   // Stops the server (SIGTERM, then SIGKILL after 30 s) unless stop() already ran.
   ~ServerProcess();
@@ -50,9 +59,14 @@ class ServerProcess {
   int port() const { return port_; }
   const std::string& host() const { return host_; }
   pid_t pid() const { return pid_; }
+  // "host:port": the `instance` label Prometheus gives the server's series.
+  std::string address() const { return host_ + ":" + std::to_string(port_); }
+  // The Prometheus target file while the server is registered, else "".
+  const std::string& prometheus_target_file() const { return target_file_; }
 
-  // Sends SIGTERM and waits up to `timeout` (then SIGKILL). Returns the exit code, or
-  // 128 + signal number when a signal ended it. Later calls return the same value.
+  // Removes the target file, sends SIGTERM and waits up to `timeout` (then SIGKILL).
+  // Returns the exit code, or 128 + signal number when a signal ended it. Later calls
+  // return the same value.
   int stop(std::chrono::seconds timeout = std::chrono::seconds(30));
   // Sends `signal` without waiting (for shutdown tests).
   void signal(int signal) const;
@@ -66,7 +80,12 @@ class ServerProcess {
   bool wait_ready(std::chrono::milliseconds timeout);
 
  private:
+  // Writes the target file (a temporary file renamed into place); throws when it cannot.
+  void register_target(const std::string& dir);
+  void unregister_target() noexcept;
+
   std::string log_path_;
+  std::string target_file_;
   std::string host_ = "127.0.0.1";
   int port_ = 0;
   pid_t pid_ = -1;

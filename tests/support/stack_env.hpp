@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 
 namespace folio::test {
@@ -14,5 +15,9 @@ std::map<std::string, std::string> load_stack_env();
 
 // One value of the stack environment, e.g. stack_value("DATABASE_URL").
 std::string stack_value(const std::string& key);
+
+// One value of the stack environment, or nullopt when FOLIO_STACK_DIR is unset, its
+// stack.env is missing or lacks `key` (for settings a test without the stack goes without).
+std::optional<std::string> find_stack_value(const std::string& key);
 
 }  // namespace folio::test
