@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "folio/api/server.hpp"
+#include "folio/cutover/pilot_guard.hpp"
 #include "folio/cutover/scheduled_jobs.hpp"
 #include "folio/db/pool.hpp"
 #include "folio/jobs/runner.hpp"
@@ -121,7 +122,34 @@ struct JobsConfig {
   std::int64_t verify_recent_period_s = 900;
   std::int64_t verify_full_period_s = 86400;
   folio::cutover::ScheduledJobsOptions options;
+  // The pilot guard job: on when a Prometheus URL is given.
+  folio::cutover::PilotGuardOptions guard;
+  std::int64_t guard_hold_s = 120;
+  std::int64_t guard_interval_s = 30;
 };
+
+void add_guard_options(CLI::App& app, JobsConfig& j) {
+  app.add_option("--pilot-guard-prometheus-url", j.guard.prometheus_url,
+                 "http://host:port of Prometheus: run the pilot-guard job, which removes the "
+                 "pilots when the pilot-regression query holds (docs/runbook.md); empty: off")
+      ->envname("FOLIO_PILOT_GUARD_PROMETHEUS_URL");
+  app.add_option("--pilot-guard-query", j.guard.query,
+                 "PromQL that has a series while the pilots regress")
+      ->envname("FOLIO_PILOT_GUARD_QUERY")
+      ->capture_default_str();
+  app.add_option("--pilot-guard-hold-s", j.guard_hold_s,
+                 "Remove the pilots once the regression held this long")
+      ->envname("FOLIO_PILOT_GUARD_HOLD_S")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 86400));
+  app.add_option("--pilot-guard-interval-s", j.guard_interval_s, "Time between guard checks")
+      ->envname("FOLIO_PILOT_GUARD_INTERVAL_S")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
+  app.add_flag("--pilot-guard-dry-run", j.guard.dry_run,
+               "The guard only logs and counts the pilots it would remove")
+      ->envname("FOLIO_PILOT_GUARD_DRY_RUN");
+}
 
 void add_job_options(CLI::App& app, JobsConfig& j) {
   std::string names = "partition-maintenance, partition-retention, verify-recent, verify-full";
@@ -194,6 +222,7 @@ void add_job_options(CLI::App& app, JobsConfig& j) {
 class JobsThread {
  public:
   explicit JobsThread(JobsConfig config) : config_(std::move(config)) {
+    const bool scheduled = !config_.names.empty();
     if (config_.names.size() == 1 && config_.names.front() == "all") config_.names.clear();
     config_.options.maintenance_period = std::chrono::seconds(config_.maintenance_period_s);
     config_.options.retention_period = std::chrono::seconds(config_.retention_period_s);
@@ -209,8 +238,15 @@ class JobsThread {
     options.instance = folio::jobs::make_instance_id();
     options.lease_ttl = std::chrono::milliseconds(config_.lease_ttl_ms);
     // Throws std::invalid_argument for an unknown job name, before anything starts.
-    runner_.emplace(*pool_, options,
-                    folio::cutover::scheduled_jobs(*pool_, config_.options, config_.names));
+    std::vector<folio::jobs::JobDefinition> definitions;
+    if (scheduled)
+      definitions = folio::cutover::scheduled_jobs(*pool_, config_.options, config_.names);
+    if (!config_.guard.prometheus_url.empty()) {
+      config_.guard.hold = std::chrono::seconds(config_.guard_hold_s);
+      definitions.push_back(folio::cutover::pilot_guard_job(
+          *pool_, config_.guard, std::chrono::seconds(config_.guard_interval_s)));
+    }
+    runner_.emplace(*pool_, options, std::move(definitions));
     thread_ = std::thread([this] {
       boost::asio::co_spawn(io_, runner_->run(), boost::asio::detached);
       boost::asio::co_spawn(io_, observe(), boost::asio::detached);
@@ -346,6 +382,7 @@ int main(int argc, char** argv) {
   add_cache_options(app, o, redis_timeout_ms, cache_ttl_s);
   JobsConfig jobs;
   add_job_options(app, jobs);
+  add_guard_options(app, jobs);
   app.add_option("--log-level", log_level, "debug, info, warn or error (default info)")
       ->envname("FOLIO_LOG_LEVEL");
 
@@ -385,7 +422,9 @@ int main(int argc, char** argv) {
   }
   try {
     std::optional<JobsThread> jobs_thread;
-    if (!jobs.names.empty()) jobs_thread.emplace(std::move(jobs));
+    if (!jobs.names.empty() || !jobs.guard.prometheus_url.empty()) {
+      jobs_thread.emplace(std::move(jobs));
+    }
     folio::api::Server server(std::move(o));
     return server.run();  // then the jobs stop at their next check, before the process ends
   } catch (const std::invalid_argument& e) {

@@ -1,5 +1,6 @@
 #include "cli.hpp"
 
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 
@@ -35,6 +36,23 @@ std::chrono::year_month parse_month(const std::string& text, std::string_view fl
     throw UsageError(std::string(flag) + " must look like YYYY-MM, got '" + text + "'");
   }
   return std::chrono::year{y} / std::chrono::month{m};
+}
+
+std::chrono::seconds parse_duration(const std::string& text, std::string_view flag) {
+  std::int64_t value = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  const std::string unit(ptr, end);
+  std::int64_t scale = 0;
+  if (unit.empty() || unit == "s") scale = 1;
+  if (unit == "m") scale = 60;
+  if (unit == "h") scale = 3600;
+  if (unit == "d") scale = 86400;
+  if (ec != std::errc() || ptr == text.data() || value <= 0 || scale == 0) {
+    throw UsageError(std::string(flag) + " must look like 24h, 90m, 3600s or 2d, got '" + text +
+                     "'");
+  }
+  return std::chrono::seconds(value * scale);
 }
 
 }  // namespace folioctl

@@ -59,12 +59,16 @@ void require_database_url(const std::string& url);
 // "2026-01" as a month. Throws UsageError naming `flag` when it does not look like YYYY-MM.
 std::chrono::year_month parse_month(const std::string& text, std::string_view flag);
 
+// "24h", "90m", "3600s", "2d" or plain seconds, above zero. Throws UsageError naming `flag`.
+std::chrono::seconds parse_duration(const std::string& text, std::string_view flag);
+
 void register_switchover_schema(CLI::App& switchover, Action& action);    // prepare, sync-on/off
 void register_switchover_backfill(CLI::App& switchover, Action& action);  // backfill
 void register_switchover_verify(CLI::App& switchover, Action& action);    // verify
 void register_switchover_routing(CLI::App& switchover, Action& action);   // preflight, pilot,
                                                                           // cutover, rollback,
                                                                           // finalize, status
+void register_switchover_guard(CLI::App& switchover, Action& action);     // guard
 void register_token(CLI::App& app, Action& action);                       // token create | revoke
 void register_jobs(CLI::App& app, Action& action);                        // jobs run | status
 void register_partitions(CLI::App& app, Action& action);  // partitions archive | archived |

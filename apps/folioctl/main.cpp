@@ -219,6 +219,7 @@ int main(int argc, char** argv) {
   folioctl::register_switchover_backfill(*switchover, action);
   folioctl::register_switchover_verify(*switchover, action);
   folioctl::register_switchover_routing(*switchover, action);
+  folioctl::register_switchover_guard(*switchover, action);
   folioctl::register_token(app, action);
   folioctl::register_jobs(app, action);
   folioctl::register_partitions(app, action);

@@ -6,7 +6,6 @@
 // irreversible step records checksums of both sides) and none for preflight (it reads
 // catalogs only). status records nothing and has no --audit-stats.
 #include <cctype>
-#include <charconv>
 #include <iostream>
 
 #include "cli.hpp"
@@ -61,23 +60,6 @@ cutover::StatsLevel stats_level(const RoutingArgs& args) {
   const auto level = cutover::parse_stats_level(args.audit_stats);
   if (!level) throw UsageError("--audit-stats must be full, counts or none");
   return *level;
-}
-
-// "24h", "90m", "3600s", "2d" or plain seconds.
-std::chrono::seconds parse_age(const std::string& text) {
-  std::int64_t value = 0;
-  const char* end = text.data() + text.size();
-  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  const std::string unit(ptr, end);
-  std::int64_t scale = 0;
-  if (unit.empty() || unit == "s") scale = 1;
-  if (unit == "m") scale = 60;
-  if (unit == "h") scale = 3600;
-  if (unit == "d") scale = 86400;
-  if (ec != std::errc() || ptr == text.data() || value <= 0 || scale == 0) {
-    throw UsageError("--max-verify-age must look like 24h, 90m, 3600s or 2d, got '" + text + "'");
-  }
-  return std::chrono::seconds(value * scale);
 }
 
 // Runs `phase(pool)` on a small pool and prints its result (output.hpp); a safety refusal
@@ -140,7 +122,7 @@ int cmd_rollback(const RoutingArgs& args) {
 int cmd_finalize(const RoutingArgs& args) {
   cutover::FinalizeOptions options;
   options.confirm = args.confirm;
-  options.max_verify_age = parse_age(args.max_verify_age);
+  options.max_verify_age = parse_duration(args.max_verify_age, "--max-verify-age");
   options.gate = gate_policy(args);
   options.stats = stats_level(args);
   options.locks.lock_timeout = std::chrono::milliseconds(args.lock_timeout_ms);

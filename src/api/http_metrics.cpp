@@ -6,9 +6,7 @@ namespace folio::api::detail {
 
 namespace {
 
-std::string status_class(int status) {
-  return std::to_string(status / 100) + "xx";
-}
+std::string status_class(int status) { return std::to_string(status / 100) + "xx"; }
 
 }  // namespace
 

@@ -136,7 +136,7 @@ asio::awaitable<AuditedPhase> pilot_add(db::Pool& pool, std::vector<std::int64_t
 }
 
 asio::awaitable<AuditedPhase> pilot_remove(db::Pool& pool, std::vector<std::int64_t> orgs,
-                                           StatsLevel stats) {
+                                           StatsLevel stats, json::object reason) {
   require_orgs(orgs);
   const std::vector<std::int64_t>& wanted = orgs;
   const auto before = co_await RoutingStore::load(pool);
@@ -154,9 +154,11 @@ asio::awaitable<AuditedPhase> pilot_remove(db::Pool& pool, std::vector<std::int6
     }
   }
   co_return co_await run_audited(pool, "pilot", stats, [&]() -> asio::awaitable<PhaseOutcome> {
-    co_return co_await change_routing(pool, "remove", [&](db::Transaction& tx) {
+    auto out = co_await change_routing(pool, "remove", [&](db::Transaction& tx) {
       return RoutingStore::remove_pilots(tx, wanted);
     });
+    if (!reason.empty()) out.details["reason"] = std::move(reason);
+    co_return out;
   });
 }
 

@@ -66,9 +66,11 @@ boost::asio::awaitable<AuditedPhase> pilot_add(db::Pool& pool, std::vector<std::
 
 // Deletes the pilot rows of `orgs`: they follow the fleet row again. Throws
 // std::invalid_argument as pilot_add, SwitchRefused when the sync is off while one of them
-// is routed to partitioned.
+// is routed to partitioned. A non-empty `reason` is kept in the audit row's details under
+// "reason" (the pilot guard's evidence).
 boost::asio::awaitable<AuditedPhase> pilot_remove(db::Pool& pool, std::vector<std::int64_t> orgs,
-                                                  StatsLevel stats);
+                                                  StatsLevel stats,
+                                                  boost::json::object reason = {});
 
 // Fleet row = partitioned. Throws SwitchRefused as pilot_add.
 boost::asio::awaitable<AuditedPhase> cut_over(db::Pool& pool, StatsLevel stats,

@@ -40,8 +40,8 @@ class HttpMetrics {
   HttpMetrics();
 
   // REQUIRES: `route` and the labels have static storage (route templates, literals).
-  void observe(std::string_view method, std::string_view route, int status,
-               DataPathLabels labels, double seconds);
+  void observe(std::string_view method, std::string_view route, int status, DataPathLabels labels,
+               double seconds);
   obs::Gauge& in_flight() { return *in_flight_; }
   obs::Gauge& connections() { return *connections_; }
 

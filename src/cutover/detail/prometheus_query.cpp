@@ -1,0 +1,106 @@
+#include "prometheus_query.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
+#include <charconv>
+#include <cstdlib>
+
+namespace folio::cutover::detail {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace json = boost::json;
+namespace urls = boost::urls;
+
+namespace {
+
+struct Endpoint {
+  std::string host;
+  std::string port;
+  std::string target;  // path prefix + /api/v1/query?query=...
+};
+
+Endpoint endpoint_of(std::string_view base_url, std::string_view promql) {
+  const auto parsed = urls::parse_uri(base_url);
+  if (!parsed || parsed->scheme() != "http" || parsed->host().empty()) {
+    throw std::invalid_argument("Prometheus URL must be http://host[:port][/prefix], got '" +
+                                std::string(base_url) + "'");
+  }
+  urls::url query_url;
+  std::string path(parsed->encoded_path());
+  while (!path.empty() && path.back() == '/') path.pop_back();
+  query_url.set_encoded_path(path + "/api/v1/query");
+  query_url.params().append({"query", promql});
+  return {std::string(parsed->host()), parsed->has_port() ? std::string(parsed->port()) : "80",
+          std::string(query_url.buffer())};
+}
+
+double sample_value(const json::value& v) {
+  // Prometheus sends [unix_time, "value"]; values are strings ("NaN", "+Inf" included).
+  const auto& text = v.as_array().at(1).as_string();
+  return std::strtod(text.c_str(), nullptr);
+}
+
+}  // namespace
+
+asio::awaitable<std::vector<PromSample>> prometheus_query(asio::any_io_executor executor,
+                                                          std::string_view base_url,
+                                                          std::string_view promql,
+                                                          std::chrono::milliseconds timeout) {
+  const Endpoint where = endpoint_of(base_url, promql);
+  beast::tcp_stream stream(executor);
+  http::response<http::string_body> res;
+  try {
+    stream.expires_after(timeout);
+    asio::ip::tcp::resolver resolver(executor);
+    const auto addresses =
+        co_await resolver.async_resolve(where.host, where.port, asio::use_awaitable);
+    co_await stream.async_connect(addresses, asio::use_awaitable);
+    http::request<http::empty_body> req(http::verb::get, where.target, 11);
+    req.set(http::field::host, where.host);
+    req.set(http::field::user_agent, "folio-pilot-guard");
+    co_await http::async_write(stream, req, asio::use_awaitable);
+    beast::flat_buffer buffer;
+    co_await http::async_read(stream, buffer, res, asio::use_awaitable);
+  } catch (const boost::system::system_error& e) {
+    throw PrometheusError("Prometheus at " + std::string(base_url) +
+                          " did not answer: " + e.code().message());
+  }
+  boost::system::error_code ec;
+  const json::value body = json::parse(res.body(), ec);
+  if (ec || !body.is_object()) {
+    throw PrometheusError("Prometheus answered HTTP " + std::to_string(res.result_int()) +
+                          " without a JSON body");
+  }
+  const auto& o = body.as_object();
+  const auto* status = o.if_contains("status");
+  if (status == nullptr || !status->is_string() || status->as_string() != "success") {
+    const auto* error = o.if_contains("error");
+    throw PrometheusError("Prometheus refused the query '" + std::string(promql) + "': " +
+                          (error != nullptr && error->is_string()
+                               ? std::string(error->as_string())
+                               : "HTTP " + std::to_string(res.result_int())));
+  }
+  const auto& data = o.at("data").as_object();
+  if (data.at("resultType").as_string() != "vector") {
+    throw PrometheusError("the query '" + std::string(promql) + "' is not an instant vector");
+  }
+  std::vector<PromSample> out;
+  for (const auto& item : data.at("result").as_array()) {
+    const auto& sample = item.as_object();
+    out.push_back({sample.at("metric").as_object(), sample_value(sample.at("value"))});
+  }
+  co_return out;
+}
+
+}  // namespace folio::cutover::detail
