@@ -293,6 +293,7 @@ Registry& Registry::global() {
 Registry::Family& Registry::family_locked(std::string_view name, std::string_view help, Type type,
                                           const std::vector<double>& upper_bounds,
                                           const Labels& sorted_labels) {
+  lookups_.fetch_add(1, std::memory_order_relaxed);
   std::vector<std::string> label_names;
   label_names.reserve(sorted_labels.size());
   for (const auto& label : sorted_labels) label_names.push_back(label.first);

@@ -262,6 +262,30 @@ TEST_P(FinanceRepositoryTest, KeysetPagesWalkTheRangeOnceInOrder) {
   EXPECT_EQ(db.side_differences(), 0);
 }
 
+// Metrics are registered once: after the first unit of each operation, writes and reads of
+// any number look no series up in the registry (each lookup takes its mutex).
+TEST_P(FinanceRepositoryTest, UnitsAfterTheFirstTakeNoRegistryLock) {
+  FinanceDatabase db("fin_lookups", GetParam());
+  db.add_org(kOrg, "EUR");
+  const auto day = 2026y / September / 10;
+  const sys_days d(day);
+  auto& registry = obs::Registry::global();
+  run(db, [&](Services& s) -> asio::awaitable<void> {
+    const auto round = [&](int i) -> asio::awaitable<void> {
+      const Entry e =
+          co_await s.repo.create(kOrg, EntryKind::revenue, new_entry("room", 100 + i, at(day, 10)));
+      EXPECT_TRUE((co_await s.repo.get(kOrg, EntryKind::revenue, e.id)).has_value());
+      EXPECT_FALSE(
+          (co_await s.repo.list(kOrg, EntryKind::revenue, d, d, 5, nullopt)).items.empty());
+      EXPECT_FALSE((co_await s.repo.balances(kOrg, d, d)).empty());
+    };
+    co_await round(0);
+    const auto before = registry.lookups();
+    for (int i = 1; i <= 20; ++i) co_await round(i);
+    EXPECT_EQ(registry.lookups(), before);
+  });
+}
+
 INSTANTIATE_TEST_SUITE_P(Modes, FinanceRepositoryTest,
                          ::testing::Values(kLegacy, kLegacySynced, kPartitionedSynced,
                                            kPartitionedOnly),

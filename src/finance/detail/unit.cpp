@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <map>
 #include <string>
 
 #include "folio/cache/cache_service.hpp"
@@ -46,6 +47,28 @@ obs::Counter& failures(std::string_view operation) {
   return obs::Registry::global().counter("folio_finance_unit_failures_total",
                                          "Finance repository units that ended in an error",
                                          {{"operation", std::string(operation)}});
+}
+
+struct UnitMetrics {
+  obs::Histogram* duration;
+  obs::Counter* retries;
+  obs::Counter* failures;
+};
+
+// The series of `operation`, registered by a thread's first unit of that operation and then
+// found in the thread's own memo: a unit of work takes no registry lock. (A coroutine stays
+// on its worker's thread; the memo's nodes never move, so a reference outlives a resumption
+// elsewhere as long as the thread lives, which workers do until the server ends.)
+// REQUIRES: `operation` has static storage, as run_unit's contract says.
+const UnitMetrics& metrics_of(std::string_view operation) {
+  thread_local std::map<std::string_view, UnitMetrics> memo;
+  auto it = memo.find(operation);
+  if (it == memo.end()) {
+    it = memo.emplace(operation,
+                      UnitMetrics{&duration(operation), &retries(operation), &failures(operation)})
+             .first;
+  }
+  return it->second;
 }
 
 // Where the primary's WAL has got to; after a commit returned, at or past its commit record.
@@ -110,7 +133,8 @@ asio::awaitable<std::vector<db::Result>> run_unit(db::Pool& pool, const Reposito
 
   db::RetryPolicy policy;
   policy.max_attempts = options.max_attempts;
-  obs::Counter& retried = retries(operation);
+  const UnitMetrics& metrics = metrics_of(operation);
+  obs::Counter& retried = *metrics.retries;
   policy.on_retry = [&retried](const db::Error&, int) { retried.inc(); };
   // A write routed to a DEFAULT partition by a plan made just before partition maintenance
   // attached that row's month is refused by the DEFAULT partition's new constraint; run
@@ -121,7 +145,7 @@ asio::awaitable<std::vector<db::Result>> run_unit(db::Pool& pool, const Reposito
                std::string_view::npos;
   };
 
-  obs::ScopedTimer timer(duration(operation));
+  obs::ScopedTimer timer(*metrics.duration);
   std::exception_ptr error;
   try {
     co_return co_await db::with_retry(
@@ -135,7 +159,7 @@ asio::awaitable<std::vector<db::Result>> run_unit(db::Pool& pool, const Reposito
   } catch (const db::Error&) {
     error = std::current_exception();
   }
-  failures(operation).inc();
+  metrics.failures->inc();
   // (co_await cannot run inside the handler above.)
   if (access == Access::write) co_await cutover::report_if_sync_failure(pool, error);
   try {
