@@ -1,6 +1,10 @@
 // JSON body validation (detail/input.hpp).
+#include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/parse.hpp>
 #include <cctype>
+#include <set>
+#include <string>
+#include <vector>
 
 #include "detail/input.hpp"
 
@@ -27,6 +31,68 @@ std::string lower_trimmed(std::string_view text) {
   bad_request(code::kInvalidValue, std::string(name), std::string(name) + " " + message);
 }
 
+// Finds the first key given twice in one object. json::parse keeps the last of them, while a
+// proxy or another reader in front of folio may keep the first: such a body is refused, so
+// that everybody reads the same values.
+class DuplicateKeyFinder {
+ public:
+  static constexpr std::size_t max_array_size = static_cast<std::size_t>(-1);
+  static constexpr std::size_t max_object_size = static_cast<std::size_t>(-1);
+  static constexpr std::size_t max_string_size = static_cast<std::size_t>(-1);
+  static constexpr std::size_t max_key_size = static_cast<std::size_t>(-1);
+
+  bool on_object_begin(boost::system::error_code&) {
+    keys_.emplace_back();
+    return true;
+  }
+  bool on_object_end(std::size_t, boost::system::error_code&) {
+    keys_.pop_back();
+    return true;
+  }
+  bool on_key_part(json::string_view s, std::size_t, boost::system::error_code&) {
+    key_.append(s.data(), s.size());
+    return true;
+  }
+  bool on_key(json::string_view s, std::size_t, boost::system::error_code& ec) {
+    key_.append(s.data(), s.size());
+    if (!keys_.back().insert(key_).second) {
+      duplicate_ = key_;
+      ec = json::error::syntax;  // stops the parser: one duplicate is enough
+      return false;
+    }
+    key_.clear();
+    return true;
+  }
+  bool on_document_begin(boost::system::error_code&) { return true; }
+  bool on_document_end(boost::system::error_code&) { return true; }
+  bool on_array_begin(boost::system::error_code&) { return true; }
+  bool on_array_end(std::size_t, boost::system::error_code&) { return true; }
+  bool on_string_part(json::string_view, std::size_t, boost::system::error_code&) { return true; }
+  bool on_string(json::string_view, std::size_t, boost::system::error_code&) { return true; }
+  bool on_number_part(json::string_view, boost::system::error_code&) { return true; }
+  bool on_int64(std::int64_t, json::string_view, boost::system::error_code&) { return true; }
+  bool on_uint64(std::uint64_t, json::string_view, boost::system::error_code&) { return true; }
+  bool on_double(double, json::string_view, boost::system::error_code&) { return true; }
+  bool on_bool(bool, boost::system::error_code&) { return true; }
+  bool on_null(boost::system::error_code&) { return true; }
+  bool on_comment_part(json::string_view, boost::system::error_code&) { return true; }
+  bool on_comment(json::string_view, boost::system::error_code&) { return true; }
+
+  const std::optional<std::string>& duplicate() const { return duplicate_; }
+
+ private:
+  std::vector<std::set<std::string, std::less<>>> keys_;
+  std::string key_;
+  std::optional<std::string> duplicate_;
+};
+
+std::optional<std::string> duplicate_key(std::string_view body, const json::parse_options& options) {
+  json::basic_parser<DuplicateKeyFinder> parser(options);
+  boost::system::error_code ec;
+  parser.write_some(false, body.data(), body.size(), ec);
+  return parser.handler().duplicate();
+}
+
 }  // namespace
 
 json::object parse_json_object(const Request& req) {
@@ -45,6 +111,9 @@ json::object parse_json_object(const Request& req) {
   json::value value = json::parse(req.body(), ec, {}, options);
   if (ec) throw Problem(400, code::kInvalidJson, "the body is not valid JSON: " + ec.message());
   if (!value.is_object()) throw Problem(400, code::kInvalidType, "the body must be a JSON object");
+  if (const auto key = duplicate_key(req.body(), options)) {
+    bad_value(*key, "is given more than once");
+  }
   return std::move(value.as_object());
 }
 

@@ -51,6 +51,11 @@ std::vector<Case> cases(std::int64_t revenue_id, const std::string& other_curren
       // Unknown fields.
       {"POST", R, revenue("100", R"(,"extra":1)"), 400, "unknown_field", "extra"},
       {"POST", R, revenue("100", R"(,"vendor":"ACME")"), 400, "unknown_field", "vendor"},
+      // A key given twice: the last would win here, a proxy may read the first.
+      {"POST", R, revenue("100", R"(,"amount_cents":200)"), 400, "invalid_value", "amount_cents"},
+      {"POST", R, revenue("100", R"(,"category":"spa")"), 400, "invalid_value", "category"},
+      {"PATCH", item, R"({"amount_cents":1,"amount_cents":2})", 400, "invalid_value",
+       "amount_cents"},
       // Wrong types.
       {"POST", R, revenue(R"("100")"), 400, "invalid_type", "amount_cents"},
       {"POST", R, revenue("true"), 400, "invalid_type", "amount_cents"},
