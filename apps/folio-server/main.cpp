@@ -275,7 +275,7 @@ class JobsThread {
         log.log_limited(limiter, folio::obs::Level::kWarn, "fleet state not refreshed",
                         {{"error", e.what()}});
       }
-      observe_timer_.expires_after(std::chrono::seconds(15));
+      observe_timer_.expires_after(std::chrono::seconds(5));
       boost::system::error_code ec;
       co_await observe_timer_.async_wait(
           boost::asio::redirect_error(boost::asio::use_awaitable, ec));

@@ -142,7 +142,8 @@ void Server::Impl::build_replicas() {
                                       .name = "replica:" + replica.name,
                                       .max_size = size,
                                       .acquire_timeout = options.acquire_timeout,
-                                      .connect_timeout = options.connect_timeout}));
+                                      .connect_timeout = options.connect_timeout,
+                                      .operation_timeout = detail::operation_deadline(options)}));
     }
     // A replica read gets the statement timeout plus a margin before it is abandoned for the
     // primary (read_router.hpp).

@@ -4,10 +4,13 @@
 #include <openssl/ssl.h>
 #include <poll.h>
 
+#include <atomic>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <climits>
+#include <system_error>
+#include <thread>
 #include <utility>
 
 #include "folio/db/errors.hpp"
@@ -78,12 +81,40 @@ std::string redact_dsn(std::string_view dsn) {
   return out;
 }
 
+class Connection::OperationDeadline {
+ public:
+  explicit OperationDeadline(Connection& conn)
+      : conn_(conn), armed_(!conn.deadline_armed_ && conn.operation_timeout_.count() > 0) {
+    if (!armed_) return;
+    conn_.deadline_armed_ = true;
+    conn_.deadline_.expires_after(conn_.operation_timeout_);
+  }
+  ~OperationDeadline() {
+    if (armed_) conn_.deadline_armed_ = false;
+  }
+  OperationDeadline(const OperationDeadline&) = delete;
+  OperationDeadline& operator=(const OperationDeadline&) = delete;
+
+ private:
+  Connection& conn_;
+  bool armed_;
+};
+
+void Connection::deadline_passed() {
+  timed_out_ = true;
+  cancel_in_background(PQgetCancel(conn_));
+  throw DeadlineExceeded("", "no answer within " + std::to_string(operation_timeout_.count()) +
+                                 " ms (" + redacted_dsn_ +
+                                 "); the statement was cancelled and the connection dropped");
+}
+
 Connection::Connection(PrivateTag /*tag*/, asio::any_io_executor executor, pg_conn* conn,
                        std::string redacted_dsn)
     : executor_(std::move(executor)),
       conn_(conn),
       socket_(executor_),
-      redacted_dsn_(std::move(redacted_dsn)) {
+      redacted_dsn_(std::move(redacted_dsn)),
+      deadline_(executor_) {
   PQsetNoticeProcessor(conn_, &silence_notices, nullptr);
 }
 
@@ -163,6 +194,22 @@ asio::awaitable<void> Connection::wait(Wait what) {
   // an error followed by EOF) would raise no new edge. Look first, wait only if idle.
   if (ready_now(what)) co_return;
   using D = asio::posix::stream_descriptor;
+  if (deadline_armed_) {
+    if (deadline_.expiry() <= asio::steady_timer::clock_type::now()) deadline_passed();
+    auto readiness = [&]() -> asio::awaitable<void> {
+      if (what == Wait::kRead) {
+        co_await socket_.async_wait(D::wait_read, use_awaitable);
+      } else if (what == Wait::kWrite) {
+        co_await socket_.async_wait(D::wait_write, use_awaitable);
+      } else {
+        co_await (socket_.async_wait(D::wait_read, use_awaitable) ||
+                  socket_.async_wait(D::wait_write, use_awaitable));
+      }
+    };
+    const auto outcome = co_await (readiness() || deadline_.async_wait(use_awaitable));
+    if (outcome.index() == 1) deadline_passed();
+    co_return;
+  }
   switch (what) {
     case Wait::kRead:
       co_await socket_.async_wait(D::wait_read, use_awaitable);
@@ -257,12 +304,14 @@ void Connection::send_query(const std::string& sql, const Params& params) {
 }
 
 asio::awaitable<Result> Connection::execute(std::string_view sql, const Params& params) {
+  const OperationDeadline deadline(*this);
   send_query(std::string(sql), params);
   co_await flush();
   co_return co_await collect_results();
 }
 
 asio::awaitable<Result> Connection::execute_script(std::string_view sql) {
+  const OperationDeadline deadline(*this);
   const std::string text(sql);
   if (PQsendQuery(conn_, text.c_str()) == 0) {
     if (PQstatus(conn_) == CONNECTION_BAD) throw_connection_error("cannot send the script");
@@ -280,6 +329,7 @@ asio::awaitable<std::vector<Result>> Connection::pipeline(std::span<const Statem
       throw ProtocolError("", "more than 65535 parameters in one statement");
     }
   }
+  const OperationDeadline deadline(*this);
   if (PQenterPipelineMode(conn_) == 0) {
     throw ProtocolError("", "cannot enter pipeline mode: " + trim_message(PQerrorMessage(conn_)));
   }
@@ -297,7 +347,12 @@ asio::awaitable<std::vector<Result>> Connection::pipeline(std::span<const Statem
   pg_result* sync = co_await next_result();
   const bool synced = sync != nullptr && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
   PQclear(sync);
-  if (!synced) throw ProtocolError("", "pipeline ended without its sync point");
+  if (!synced) {
+    // A connection terminated mid-batch (a server restart, an administrator's
+    // pg_terminate_backend) is a lost connection, not a protocol bug.
+    if (PQstatus(conn_) == CONNECTION_BAD) throw_connection_error("the pipeline was cut off");
+    throw ProtocolError("", "pipeline ended without its sync point");
+  }
   if (PQexitPipelineMode(conn_) == 0) {
     throw ProtocolError("", "cannot leave pipeline mode: " + trim_message(PQerrorMessage(conn_)));
   }
@@ -333,6 +388,7 @@ asio::awaitable<std::optional<Notification>> Connection::wait_notification(
 }
 
 asio::awaitable<CopyIn> Connection::copy_in(std::string_view copy_sql) {
+  const OperationDeadline deadline(*this);
   send_query(std::string(copy_sql), Params{});
   co_await flush();
   pg_result* res = co_await next_result();
@@ -359,8 +415,10 @@ asio::awaitable<CopyIn> Connection::copy_in(std::string_view copy_sql) {
 }
 
 bool Connection::broken() const noexcept {
-  // A connection left in pipeline mode (an exception mid-batch) cannot serve plain queries.
-  return PQstatus(conn_) != CONNECTION_OK || PQpipelineStatus(conn_) != PQ_PIPELINE_OFF;
+  // A connection left in pipeline mode (an exception mid-batch) cannot serve plain queries;
+  // one whose deadline passed may still be receiving the cancelled statement's answer.
+  return timed_out_ || PQstatus(conn_) != CONNECTION_OK ||
+         PQpipelineStatus(conn_) != PQ_PIPELINE_OFF;
 }
 
 TxStatus Connection::tx_status() const noexcept {
@@ -400,6 +458,7 @@ CopyIn::~CopyIn() = default;
 
 asio::awaitable<void> CopyIn::write(std::string_view data) {
   if (done_) throw ProtocolError("", "this COPY was already finished or aborted");
+  const Connection::OperationDeadline deadline(*conn_);
   while (!data.empty()) {
     const auto n = static_cast<int>(std::min<std::size_t>(data.size(), INT_MAX / 2));
     const int r = PQputCopyData(conn_->conn_, data.data(), n);
@@ -415,6 +474,7 @@ asio::awaitable<void> CopyIn::write(std::string_view data) {
 
 asio::awaitable<std::int64_t> CopyIn::finish() {
   if (done_) throw ProtocolError("", "this COPY was already finished or aborted");
+  const Connection::OperationDeadline deadline(*conn_);
   int r = 0;
   while ((r = PQputCopyEnd(conn_->conn_, nullptr)) == 0) co_await conn_->flush();
   if (r < 0) conn_->throw_connection_error("COPY could not be ended");
@@ -426,6 +486,7 @@ asio::awaitable<std::int64_t> CopyIn::finish() {
 
 asio::awaitable<void> CopyIn::abort(std::string_view reason) {
   if (done_) throw ProtocolError("", "this COPY was already finished or aborted");
+  const Connection::OperationDeadline deadline(*conn_);
   const std::string why(reason);
   int r = 0;
   while ((r = PQputCopyEnd(conn_->conn_, why.c_str())) == 0) co_await conn_->flush();

@@ -73,6 +73,7 @@ asio::awaitable<PooledConnection> Pool::acquire() {
       std::unique_ptr<Connection> conn;
       try {
         conn = co_await Connection::connect(executor_, options_.dsn, options_.connect_timeout);
+        conn->set_operation_timeout(options_.operation_timeout);
       } catch (...) {
         --size_;
         publish();

@@ -1,7 +1,10 @@
 // folio::db::Connection against the real local stack: direct and through PgBouncer.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <string>
 #include <thread>
 
@@ -234,6 +237,50 @@ TEST(Connection, CopyToStdoutThroughExecuteFailsInsteadOfSpinning) {
         EXPECT_THROW(co_await conn->copy_in("COPY (SELECT 1) TO STDOUT"), ProtocolError);
       },
       std::chrono::seconds(30));
+}
+
+// A statement past the client-side deadline: the caller hears of it at the deadline, the
+// statement is cancelled on the server (directly and through PgBouncer, which forwards the
+// cancel to the server connection running it), and the connection is marked broken so a
+// pool never hands it out again. Statements within the deadline are untouched.
+TEST(Connection, DeadlineCancelsTheStatementOnTheServer) {
+  for (const char* key : {"DATABASE_DIRECT_URL", "DATABASE_URL"}) {
+    SCOPED_TRACE(key);
+    const std::string tag = "deadline_probe_" + std::to_string(::getpid()) + "_" + key;
+    run_async([&](asio::io_context& io) -> awaitable<void> {
+      auto conn = co_await open(io, key);
+      conn->set_operation_timeout(milliseconds(500));
+      EXPECT_EQ((co_await conn->query("SELECT 1")).scalar<std::int32_t>(), 1);
+      const auto start = std::chrono::steady_clock::now();
+      bool exceeded = false;
+      try {
+        co_await conn->execute("SELECT pg_sleep(30), '" + tag + "'");
+      } catch (const DeadlineExceeded&) {
+        exceeded = true;
+      }
+      const auto took = std::chrono::steady_clock::now() - start;
+      EXPECT_TRUE(exceeded);
+      EXPECT_GE(took, milliseconds(450));
+      EXPECT_LT(took, std::chrono::seconds(10));  // far below the 30 s the statement asked for
+      EXPECT_TRUE(conn->broken());
+
+      // The server stops running it: the cancel arrives within seconds, not after 30.
+      auto observer = co_await open(io, "DATABASE_DIRECT_URL");
+      std::int64_t running = 1;
+      for (int i = 0; i < 100 && running > 0; ++i) {
+        running = (co_await observer->query(
+                       "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+                       "AND query LIKE '%' || $1 || '%' AND pid <> pg_backend_pid()",
+                       tag))
+                      .scalar<std::int64_t>();
+        if (running > 0) {
+          asio::steady_timer pause(io, milliseconds(100));
+          co_await pause.async_wait(asio::use_awaitable);
+        }
+      }
+      EXPECT_EQ(running, 0);
+    });
+  }
 }
 
 TEST(Connection, RejectedPipelineLeavesTheConnectionUsable) {

@@ -13,6 +13,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <exception>
 #include <memory>
@@ -90,6 +91,16 @@ class Connection {
   // a session's LISTEN.
   asio::awaitable<std::optional<Notification>> wait_notification(std::chrono::milliseconds timeout);
 
+  // A client-side deadline for every statement, script, pipeline and COPY from now on: one
+  // that has not completed `timeout` after it was sent is cancelled on the server (a cancel
+  // request, sent from a background thread because libpq's is blocking), the connection is
+  // marked broken and DeadlineExceeded is thrown. It holds even when the server or the network
+  // goes silent, where statement_timeout cannot help. Zero (the default): no deadline.
+  // Notification waits have their own timeout and are not affected.
+  void set_operation_timeout(std::chrono::milliseconds timeout) noexcept {
+    operation_timeout_ = timeout;
+  }
+
   bool broken() const noexcept;
   TxStatus tx_status() const noexcept;
   int backend_pid() const noexcept;
@@ -111,6 +122,11 @@ class Connection {
   friend class CopyIn;
 
   enum class Wait { kRead, kWrite, kReadOrWrite };
+  // Arms the deadline of one operation for its lifetime (nested operations keep the outer one).
+  class OperationDeadline;
+  // Sends a cancel request for the running statement, marks the connection broken and throws
+  // DeadlineExceeded.
+  [[noreturn]] void deadline_passed();
   bool ready_now(Wait what) const noexcept;
   asio::awaitable<void> wait(Wait what);
   asio::awaitable<void> flush();
@@ -132,6 +148,10 @@ class Connection {
   asio::posix::stream_descriptor socket_;
   int socket_fd_ = -1;
   std::string redacted_dsn_;
+  std::chrono::milliseconds operation_timeout_{0};
+  bool deadline_armed_ = false;
+  bool timed_out_ = false;  // a deadline passed: the protocol state is unknown
+  asio::steady_timer deadline_;
 };
 
 // A COPY FROM STDIN in progress. Move-only; if it is destroyed without finish(), the

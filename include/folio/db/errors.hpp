@@ -33,6 +33,12 @@ class Error : public std::runtime_error {
 class ConnectionError : public Error {
   using Error::Error;
 };
+// A statement outlived the connection's client-side deadline (Connection::
+// set_operation_timeout): it was cancelled on the server and the connection is broken, so a
+// pool drops it instead of handing out a connection whose protocol state is unknown.
+class DeadlineExceeded : public ConnectionError {
+  using ConnectionError::ConnectionError;
+};
 // No connection became free within the pool's acquire timeout.
 class PoolTimeout : public Error {
   using Error::Error;

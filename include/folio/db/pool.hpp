@@ -32,6 +32,9 @@ struct PoolOptions {
   std::size_t max_size = 10;                        // open connections at most
   std::chrono::milliseconds acquire_timeout{5000};  // wait for a free connection at most
   std::chrono::milliseconds connect_timeout{5000};  // opening one connection at most
+  // Client-side deadline of every statement on the pool's connections
+  // (Connection::set_operation_timeout); zero: none.
+  std::chrono::milliseconds operation_timeout{0};
 };
 
 struct PoolStats {

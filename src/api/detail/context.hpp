@@ -28,6 +28,14 @@
 
 namespace folio::api::detail {
 
+// The client-side deadline of every statement on the request pools: the statement timeout
+// the server enforces, plus a second for the answer to travel. Past it the statement is
+// cancelled and its connection dropped (db::Connection::set_operation_timeout), so a request
+// never waits on a server or network that went silent.
+inline std::chrono::milliseconds operation_deadline(const ServerOptions& o) {
+  return o.statement_timeout + std::chrono::seconds(1);
+}
+
 struct Session;
 
 struct Shared {
@@ -64,7 +72,8 @@ struct Worker {
                                  .name = "primary",
                                  .max_size = s.options.pool_size,
                                  .acquire_timeout = s.options.acquire_timeout,
-                                 .connect_timeout = s.options.connect_timeout}) {}
+                                 .connect_timeout = s.options.connect_timeout,
+                                 .operation_timeout = operation_deadline(s.options)}) {}
 
   Shared& shared;
   boost::asio::any_io_executor executor;
