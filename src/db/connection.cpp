@@ -46,6 +46,33 @@ std::exception_ptr error_from_result(pg_conn* conn, const pg_result* res) {
 
 void silence_notices(void* /*arg*/, const char* /*message*/) {}
 
+// Cancel requests in flight at once, process-wide. libpq's PQcancel blocks (it opens a new
+// connection to the server), so each runs on a thread of its own; against a server that went
+// silent they can hang until TCP gives up, so their number is bounded: past the bound a
+// statement is left to the server's statement_timeout.
+constexpr int kMaxCancelsInFlight = 8;
+std::atomic<int> cancels_in_flight{0};
+
+void cancel_in_background(PGcancel* cancel) noexcept {
+  if (cancel == nullptr) return;
+  if (cancels_in_flight.fetch_add(1) >= kMaxCancelsInFlight) {
+    cancels_in_flight.fetch_sub(1);
+    PQfreeCancel(cancel);
+    return;
+  }
+  try {
+    std::thread([cancel] {
+      char error[256];
+      PQcancel(cancel, error, sizeof error);
+      PQfreeCancel(cancel);
+      cancels_in_flight.fetch_sub(1);
+    }).detach();
+  } catch (const std::system_error&) {
+    cancels_in_flight.fetch_sub(1);
+    PQfreeCancel(cancel);
+  }
+}
+
 }  // namespace
 
 std::string redact_dsn(std::string_view dsn) {
