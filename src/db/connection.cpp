@@ -34,6 +34,7 @@ std::exception_ptr error_from_result(pg_conn* conn, const pg_result* res) {
   const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
   const char* primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
   const char* detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+  const char* constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
   std::string message = primary != nullptr ? primary : trim_message(PQresultErrorMessage(res));
   if (state == nullptr) {
     if (PQstatus(conn) == CONNECTION_BAD) {
@@ -41,7 +42,9 @@ std::exception_ptr error_from_result(pg_conn* conn, const pg_result* res) {
     }
     return std::make_exception_ptr(ProtocolError("", message));
   }
-  return make_error(state, message, detail != nullptr ? detail : "");
+  return make_error(state, message,
+                    ErrorFields{.detail = detail != nullptr ? detail : "",
+                                .constraint = constraint != nullptr ? constraint : ""});
 }
 
 void silence_notices(void* /*arg*/, const char* /*message*/) {}

@@ -112,6 +112,44 @@ TEST(Connection, UniqueViolationCarriesSqlstate) {
   });
 }
 
+// Which constraint failed comes from the server's error fields, not from the message (whose
+// wording follows lc_messages): a CHECK names its constraint, a partition bound names none.
+TEST(Connection, IntegrityErrorsNameTheirConstraint) {
+  run_async([](asio::io_context& io) -> awaitable<void> {
+    auto conn = co_await open(io, "DATABASE_DIRECT_URL");
+    co_await conn->execute_script(
+        "CREATE TEMP TABLE c (id int PRIMARY KEY, n int CONSTRAINT c_n_positive CHECK (n > 0));"
+        "INSERT INTO c VALUES (1, 1);"
+        "CREATE TEMP TABLE p (n int) PARTITION BY RANGE (n);"
+        "CREATE TEMP TABLE p_low PARTITION OF p FOR VALUES FROM (0) TO (10)");
+    try {
+      co_await conn->query("INSERT INTO c VALUES (2, -1)");
+      ADD_FAILURE() << "no exception";
+    } catch (const CheckViolation& e) {
+      EXPECT_EQ(e.constraint_name(), "c_n_positive");
+    }
+    try {
+      co_await conn->query("INSERT INTO c VALUES (1, 2)");
+      ADD_FAILURE() << "no exception";
+    } catch (const UniqueViolation& e) {
+      EXPECT_EQ(e.constraint_name(), "c_pkey");
+    }
+    try {
+      co_await conn->query("INSERT INTO p_low VALUES (20)");
+      ADD_FAILURE() << "no exception";
+    } catch (const CheckViolation& e) {
+      EXPECT_EQ(e.constraint_name(), "");
+    }
+    // Errors that are no constraint's carry none.
+    try {
+      co_await conn->query("SELECT 1/0");
+      ADD_FAILURE() << "no exception";
+    } catch (const DataException& e) {
+      EXPECT_EQ(e.constraint_name(), "");
+    }
+  });
+}
+
 TEST(Connection, WrongPasswordIsAConnectionErrorWithoutThePassword) {
   std::string url = stack_value("DATABASE_DIRECT_URL");
   const auto colon = url.find(':', url.find("://") + 3);

@@ -2,9 +2,12 @@
 // type (SerializationFailure, UniqueViolation, ...) and never on message text.
 //
 // Every class derives from folio::db::Error, which carries the SQLSTATE (empty for errors
-// raised on the client side, such as a lost connection or a pool timeout). The hierarchy
-// follows PostgreSQL's classes (Appendix A of its manual); `make_error` picks the most
-// specific class for a SQLSTATE.
+// raised on the client side, such as a lost connection or a pool timeout) and the fields
+// PostgreSQL sent beside the message: the detail and the name of the constraint an integrity
+// error is about. The message is for people and follows the server's lc_messages; code that
+// needs to know which constraint failed asks constraint_name(), never the message. The
+// hierarchy follows PostgreSQL's classes (Appendix A of its manual); `make_error` picks the
+// most specific class for a SQLSTATE.
 //
 // Thread-safety: immutable values; safe to share.
 #pragma once
@@ -16,16 +19,27 @@
 
 namespace folio::db {
 
+// The error fields of a server error besides its SQLSTATE and message (libpq's PG_DIAG_*).
+struct ErrorFields {
+  std::string detail;      // PG_DIAG_MESSAGE_DETAIL
+  std::string constraint;  // PG_DIAG_CONSTRAINT_NAME: set by CHECK, UNIQUE, FOREIGN KEY,
+                           // NOT NULL-on-domain and EXCLUDE failures; empty otherwise (a
+                           // partition bound is not a named constraint)
+};
+
 class Error : public std::runtime_error {
  public:
   Error(std::string sqlstate, const std::string& message, std::string detail = {});
+  Error(std::string sqlstate, const std::string& message, ErrorFields fields);
   // Five-character SQLSTATE, or "" for client-side errors.
   const std::string& sqlstate() const noexcept { return sqlstate_; }
-  const std::string& detail() const noexcept { return detail_; }
+  const std::string& detail() const noexcept { return fields_.detail; }
+  // The constraint the server named, or "" (see ErrorFields::constraint).
+  const std::string& constraint_name() const noexcept { return fields_.constraint; }
 
  private:
   std::string sqlstate_;
-  std::string detail_;
+  ErrorFields fields_;
 };
 
 // Class 08 and the shutdown codes 57P01..57P03, plus connections lost or refused on the
@@ -123,6 +137,8 @@ class UndefinedTable : public SyntaxOrAccessError {  // 42P01
 // Class 0A and the raise_exception of PL/pgSQL (P0001) are reported as plain Error.
 
 // Builds the most specific exception for a SQLSTATE, as an exception_ptr ready to rethrow.
+std::exception_ptr make_error(std::string_view sqlstate, const std::string& message,
+                              ErrorFields fields);
 std::exception_ptr make_error(std::string_view sqlstate, const std::string& message,
                               std::string detail = {});
 [[noreturn]] void throw_error(std::string_view sqlstate, const std::string& message,

@@ -99,17 +99,23 @@ asio::awaitable<db::Lsn> wal_position(db::Pool& pool) {
   co_return std::numeric_limits<db::Lsn>::max();
 }
 
-bool names(const db::Error& error, std::string_view constraint_suffix) {
-  const std::string_view message = error.what();
-  return message.find(constraint_suffix) != std::string_view::npos;
+// Whether the constraint the server named ends with `suffix`: the entry tables' CHECKs are
+// "<table>_<column>_check", whatever the table (legacy, partitioned parent or leaf).
+bool names(const db::Error& error, std::string_view suffix) {
+  return error.constraint_name().ends_with(suffix);
+}
+
+// PostgreSQL's partition checks (a row outside its partition's bounds, or no partition for
+// it) are CHECK violations that name no constraint.
+bool is_partition_bound_failure(const db::Error& error) {
+  return dynamic_cast<const db::CheckViolation*>(&error) != nullptr &&
+         error.constraint_name().empty();
 }
 
 }  // namespace
 
 std::exception_ptr invalid_value_for(const db::Error& error) {
   if (dynamic_cast<const db::CheckViolation*>(&error) == nullptr) return nullptr;
-  // db::Error carries no constraint name, so the message's (PostgreSQL names the constraint
-  // in it: ... violates check constraint "revenues_category_check") picks the field.
   if (names(error, "_category_check")) {
     return std::make_exception_ptr(InvalidValue("category", "category is not allowed"));
   }
@@ -139,11 +145,7 @@ asio::awaitable<std::vector<db::Result>> run_unit(db::Pool& pool, const Reposito
   // A write routed to a DEFAULT partition by a plan made just before partition maintenance
   // attached that row's month is refused by the DEFAULT partition's new constraint; run
   // again, it goes to the new month.
-  policy.also_retry = [](const db::Error& e) {
-    return dynamic_cast<const db::CheckViolation*>(&e) != nullptr &&
-           std::string_view(e.what()).find("violates partition constraint") !=
-               std::string_view::npos;
-  };
+  policy.also_retry = [](const db::Error& e) { return is_partition_bound_failure(e); };
 
   obs::ScopedTimer timer(*metrics.duration);
   std::exception_ptr error;

@@ -55,7 +55,8 @@ boost::asio::awaitable<std::vector<db::Result>> write_unit(db::Pool& pool, const
                                                            std::vector<db::Statement> statements);
 
 // The InvalidValue a CHECK violation of an entry or balance table stands for, chosen by the
-// constraint the message names; nullptr when it is not one of those.
+// constraint the server named (db::Error::constraint_name); nullptr when it is not one of
+// those.
 std::exception_ptr invalid_value_for(const db::Error& error);
 
 }  // namespace folio::finance::detail
