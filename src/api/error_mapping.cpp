@@ -30,8 +30,6 @@ Response error_from_exception(std::exception_ptr error, const obs::Logger& log,
     return error_response(404, code::kNotFound, "not found", std::nullopt);
   } catch (const cutover::SwitchRefused& e) {
     return error_response(409, code::kConflict, e.what(), std::nullopt);
-  } catch (const std::invalid_argument& e) {
-    return error_response(400, code::kInvalidValue, e.what(), std::nullopt);
   } catch (const db::SyncTriggerFailure& e) {
     const auto failure = cutover::parse_sync_failure(e);
     if (failure && failure->sqlstate == "23514") {

@@ -3,13 +3,17 @@
 //   finance::InvalidValue         400 invalid_value, the field named
 //   finance::OrgNotFound          404 not_found
 //   cutover::SwitchRefused        409 conflict
-//   std::invalid_argument         400 invalid_value (the admin phases' input checks)
 //   db::CheckViolation, db::DataException
 //                                 400 invalid_value (the database refused a value)
 //   db::SyncTriggerFailure        400 when the mirror refused the row's month, else 500
 //   db::ConnectionError, PoolTimeout, QueryCanceled, TransactionRollback, LockNotAvailable
 //                                 503 unavailable (with Retry-After)
 //   anything else                 500 internal, logged with its message (never sent)
+//
+// Only the first four carry a message meant for the client. Any other exception text is
+// internal (a library's std::invalid_argument, a database message naming tables) and stays
+// in the log: input the API refuses is refused by validation, with a Problem, before it can
+// surface as some deeper exception.
 //
 // Thread-safety: safe from any thread (the logger is).
 #pragma once
