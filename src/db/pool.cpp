@@ -25,6 +25,7 @@ struct Pool::Waiter {
   asio::steady_timer timer;
   std::unique_ptr<Connection> conn;  // handed over by release()
   bool slot = false;                 // a connection slot became free: open a new one
+  bool first_in_line = false;        // queued ahead of the regular callers
 };
 
 PooledConnection& PooledConnection::operator=(PooledConnection&& other) noexcept {
@@ -52,7 +53,16 @@ Pool::Pool(asio::any_io_executor executor, PoolOptions options)
 Pool::~Pool() { detail::unregister_pool(*this); }
 
 asio::awaitable<PooledConnection> Pool::acquire() {
-  const auto deadline = std::chrono::steady_clock::now() + options_.acquire_timeout;
+  return acquire(options_.acquire_timeout, false, false);
+}
+
+asio::awaitable<PooledConnection> Pool::acquire(AcquireOptions options) {
+  return acquire(options.timeout, options.first_in_line, true);
+}
+
+asio::awaitable<PooledConnection> Pool::acquire(std::chrono::milliseconds timeout,
+                                                bool first_in_line, bool bounds_connect) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
     while (!idle_.empty()) {
       auto conn = std::move(idle_.back());
@@ -71,8 +81,16 @@ asio::awaitable<PooledConnection> Pool::acquire() {
       ++size_;
       publish();
       std::unique_ptr<Connection> conn;
+      // With a caller's deadline, opening counts against it too (never less than 1 ms: a
+      // deadline that passed while waiting for the slot still gets one attempt, failing fast).
+      auto connect_within = options_.connect_timeout;
+      if (bounds_connect) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        connect_within = std::max(std::chrono::milliseconds(1), std::min(connect_within, left));
+      }
       try {
-        conn = co_await Connection::connect(executor_, options_.dsn, options_.connect_timeout);
+        conn = co_await Connection::connect(executor_, options_.dsn, connect_within);
         conn->set_operation_timeout(options_.operation_timeout);
       } catch (...) {
         --size_;
@@ -87,7 +105,15 @@ asio::awaitable<PooledConnection> Pool::acquire() {
     }
 
     Waiter waiter(executor_, deadline);
-    waiters_.push_back(&waiter);
+    waiter.first_in_line = first_in_line;
+    if (first_in_line) {
+      // Behind the other callers first in line, ahead of everyone else.
+      auto at = std::find_if(waiters_.begin(), waiters_.end(),
+                             [](const Waiter* w) { return !w->first_in_line; });
+      waiters_.insert(at, &waiter);
+    } else {
+      waiters_.push_back(&waiter);
+    }
     publish();
     struct Unlink {
       Pool* pool;
@@ -107,9 +133,8 @@ asio::awaitable<PooledConnection> Pool::acquire() {
     ++acquire_timeouts_;
     throw PoolTimeout("", "connection pool '" + options_.name + "' exhausted: all " +
                               std::to_string(options_.max_size) +
-                              " connections stayed in use for " +
-                              std::to_string(options_.acquire_timeout.count()) + " ms (" +
-                              std::to_string(waiters_.size()) + " callers waiting)");
+                              " connections stayed in use for " + std::to_string(timeout.count()) +
+                              " ms (" + std::to_string(waiters_.size()) + " callers waiting)");
   }
 }
 

@@ -4,8 +4,11 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <string>
+#include <vector>
 
 #include "folio/db/errors.hpp"
 #include "folio/db/pool.hpp"
@@ -153,6 +156,76 @@ TEST(Pool, ConcurrentUsersNeverExceedMaxSize) {
     EXPECT_LE(peak, 3u);
     EXPECT_EQ(pool.stats().connections_opened, 3u);
     EXPECT_EQ(pool.stats().in_use, 0u);
+  });
+}
+
+// A caller first in line gets the next released connection before the callers already
+// waiting, and a deadline of its own, shorter than the pool's acquire timeout.
+TEST(Pool, FirstInLineIsServedBeforeWaitingCallersWithinItsOwnDeadline) {
+  run_async([](asio::io_context& io) -> awaitable<void> {
+    auto o = options("DATABASE_URL", 1);
+    o.acquire_timeout = milliseconds(10000);
+    Pool pool(io.get_executor(), o);
+    auto held = std::make_unique<PooledConnection>(co_await pool.acquire());
+
+    const auto started = std::chrono::steady_clock::now();
+    try {
+      co_await pool.acquire(AcquireOptions{.timeout = milliseconds(200), .first_in_line = true});
+      ADD_FAILURE() << "acquired a second connection from a pool of one";
+    } catch (const PoolTimeout& e) {
+      const auto waited = std::chrono::steady_clock::now() - started;
+      EXPECT_GE(waited, milliseconds(190));
+      EXPECT_LT(waited, milliseconds(3000));
+      EXPECT_NE(std::string(e.what()).find("200 ms"), std::string::npos) << e.what();
+    }
+
+    std::vector<std::string> order;
+    int finished = 0;
+    const auto take = [&](std::string who, bool first) -> awaitable<void> {
+      auto conn = co_await pool.acquire(
+          AcquireOptions{.timeout = milliseconds(10000), .first_in_line = first});
+      order.push_back(who);
+      ++finished;
+    };
+    asio::co_spawn(io, take("regular-1", false), asio::detached);
+    asio::co_spawn(io, take("regular-2", false), asio::detached);
+    asio::co_spawn(io, take("first-1", true), asio::detached);
+    asio::co_spawn(io, take("first-2", true), asio::detached);
+    asio::steady_timer t(io);
+    while (pool.stats().waiting < 4) {
+      t.expires_after(milliseconds(5));
+      co_await t.async_wait(asio::use_awaitable);
+    }
+    held.reset();
+    while (finished < 4) {
+      t.expires_after(milliseconds(5));
+      co_await t.async_wait(asio::use_awaitable);
+    }
+    EXPECT_EQ(order, (std::vector<std::string>{"first-1", "first-2", "regular-1", "regular-2"}));
+    EXPECT_EQ(pool.stats().connections_opened, 1u);
+  });
+}
+
+// Opening a connection counts against the caller's deadline: a server that accepts the TCP
+// connection and then never answers (a paused PgBouncer, say) fails it within that deadline,
+// not within the pool's longer connect timeout.
+TEST(Pool, DeadlineBoundsOpeningAConnection) {
+  run_async([](asio::io_context& io) -> awaitable<void> {
+    // Listening, never accepting: the kernel completes the handshake, nobody reads.
+    asio::ip::tcp::acceptor silent(io, {asio::ip::make_address("127.0.0.1"), 0});
+    PoolOptions o;
+    o.dsn = "postgresql://folio@127.0.0.1:" + std::to_string(silent.local_endpoint().port()) +
+            "/folio?sslmode=disable";
+    o.name = "silent";
+    o.connect_timeout = milliseconds(20000);
+    Pool pool(io.get_executor(), o);
+    const auto started = std::chrono::steady_clock::now();
+    EXPECT_THROW(co_await pool.acquire(AcquireOptions{.timeout = milliseconds(300)}),
+                 ConnectionError);
+    const auto waited = std::chrono::steady_clock::now() - started;
+    EXPECT_GE(waited, milliseconds(250));
+    EXPECT_LT(waited, milliseconds(3000));
+    EXPECT_EQ(pool.stats().size, 0u);
   });
 }
 

@@ -6,6 +6,11 @@
 // when destroyed: broken connections are dropped (and replaced on demand), and a connection
 // left inside a transaction is rolled back before reuse.
 //
+// acquire(AcquireOptions) does the same within a deadline of the caller's, which also bounds
+// opening a connection, optionally ahead of the callers already waiting: for a short check
+// that must neither queue behind the pool's regular traffic nor hold one of its connections
+// for long.
+//
 // Thread-safety: a Pool is bound to one executor (one io_context thread or a strand); call
 // it and use its connections only from there. stats() is the exception: it may be read from
 // any thread (it copies atomics).
@@ -35,6 +40,13 @@ struct PoolOptions {
   // Client-side deadline of every statement on the pool's connections
   // (Connection::set_operation_timeout); zero: none.
   std::chrono::milliseconds operation_timeout{0};
+};
+
+struct AcquireOptions {
+  // Waiting for a free connection and opening a new one, together, at most this long.
+  std::chrono::milliseconds timeout{1000};
+  // Served before the callers already waiting (behind earlier callers that asked the same).
+  bool first_in_line = false;
 };
 
 struct PoolStats {
@@ -79,6 +91,9 @@ class Pool {
   // Throws PoolTimeout when no connection frees up within acquire_timeout, ConnectionError
   // when a new connection cannot be opened.
   asio::awaitable<PooledConnection> acquire();
+  // The same within options.timeout (PoolTimeout naming it; a ConnectionError when opening a
+  // connection takes longer), optionally first in line.
+  asio::awaitable<PooledConnection> acquire(AcquireOptions options);
 
   // Convenience: one statement on a pooled connection (an implicit transaction of its own).
   template <typename... Args>
@@ -95,6 +110,9 @@ class Pool {
   friend class PooledConnection;
   struct Waiter;
 
+  // bounds_connect: opening a connection counts against `timeout` too.
+  asio::awaitable<PooledConnection> acquire(std::chrono::milliseconds timeout, bool first_in_line,
+                                            bool bounds_connect);
   void release(std::unique_ptr<Connection> conn) noexcept;
   void hand_over(std::unique_ptr<Connection> conn) noexcept;
   void drop(std::unique_ptr<Connection> conn) noexcept;
