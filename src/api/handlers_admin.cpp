@@ -16,20 +16,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-std::vector<std::int64_t> pilot_orgs(const json::object& body) {
-  only_fields(body, {"org_ids"});
-  const auto* v = field(body, "org_ids", true);
-  if (!v->is_array()) bad_request(code::kInvalidType, "org_ids", "org_ids must be an array");
-  const auto& ids = v->get_array();
-  if (ids.empty() || ids.size() > kMaxPilotOrgs) {
-    bad_request(code::kInvalidValue, "org_ids",
-                "org_ids must hold 1.." + std::to_string(kMaxPilotOrgs) + " organization ids");
-  }
-  std::vector<std::int64_t> orgs;
-  for (const auto& id : ids) orgs.push_back(id_value(id, "org_ids"));
-  return orgs;
-}
-
 // Reloads the shared routing snapshot on its own executor, so this server follows the
 // change at once instead of at the next notification.
 asio::awaitable<void> reload_routing(Shared& shared) {

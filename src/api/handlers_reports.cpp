@@ -22,21 +22,6 @@ json::object report(const DayRange& range, const Rows& rows) {
       {"from", format_day(range.from)}, {"to", format_day(range.to)}, {"items", std::move(items)}};
 }
 
-finance::Granularity granularity(const std::map<std::string, std::string>& params) {
-  const auto it = params.find("granularity");
-  if (it == params.end() || it->second == "day") return finance::Granularity::day;
-  if (it->second == "month") return finance::Granularity::month;
-  bad_request(code::kInvalidValue, "granularity", "granularity must be day or month");
-}
-
-finance::EntryKind kind(const std::map<std::string, std::string>& params) {
-  const auto it = params.find("kind");
-  if (it == params.end()) bad_request(code::kMissingField, "kind", "kind is required");
-  if (it->second == "revenue") return finance::EntryKind::revenue;
-  if (it->second == "expense") return finance::EntryKind::expense;
-  bad_request(code::kInvalidValue, "kind", "kind must be revenue or expense");
-}
-
 // The cache key of one report: the side routing reads it from (a routing change is a new
 // key) and the validated, normalized parameters.
 std::string report_key(Call& call, partitioning::Table table, const DayRange& range,
@@ -81,7 +66,7 @@ asio::awaitable<Response> handle_reports(Call& call) {
     case RouteId::pnl: {
       const auto params = parse_query(call.query, {"from", "to", "granularity"});
       const auto range = day_range(params);
-      const auto g = granularity(params);
+      const auto g = granularity_param(params);
       auto key = report_key(call, Table::balances, range, finance::to_string(g));
       co_return co_await cached_report(
           call, "pnl", std::move(key), [&w, org, range, g]() -> asio::awaitable<std::string> {
@@ -94,7 +79,7 @@ asio::awaitable<Response> handle_reports(Call& call) {
     case RouteId::categories: {
       const auto params = parse_query(call.query, {"from", "to", "kind"});
       const auto range = day_range(params);
-      const auto k = kind(params);
+      const auto k = kind_param(params);
       const Table table = k == finance::EntryKind::revenue ? Table::revenues : Table::expenses;
       auto key = report_key(call, table, range, finance::to_string(k));
       co_return co_await cached_report(call, "categories", std::move(key),

@@ -255,4 +255,18 @@ finance::EntryPatch entry_patch(const json::object& obj, finance::EntryKind kind
   return patch;
 }
 
+std::vector<std::int64_t> pilot_orgs(const json::object& body) {
+  only_fields(body, {"org_ids"});
+  const auto* v = field(body, "org_ids", true);
+  if (!v->is_array()) bad_request(code::kInvalidType, "org_ids", "org_ids must be an array");
+  const auto& ids = v->get_array();
+  if (ids.empty() || ids.size() > kMaxPilotOrgs) {
+    bad_request(code::kInvalidValue, "org_ids",
+                "org_ids must hold 1.." + std::to_string(kMaxPilotOrgs) + " organization ids");
+  }
+  std::vector<std::int64_t> orgs;
+  for (const auto& id : ids) orgs.push_back(id_value(id, "org_ids"));
+  return orgs;
+}
+
 }  // namespace folio::api::detail

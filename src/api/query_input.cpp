@@ -116,6 +116,21 @@ std::optional<finance::Cursor> page_cursor(const std::map<std::string, std::stri
   return cursor;
 }
 
+finance::Granularity granularity_param(const std::map<std::string, std::string>& params) {
+  const auto it = params.find("granularity");
+  if (it == params.end() || it->second == "day") return finance::Granularity::day;
+  if (it->second == "month") return finance::Granularity::month;
+  bad_request(code::kInvalidValue, "granularity", "granularity must be day or month");
+}
+
+finance::EntryKind kind_param(const std::map<std::string, std::string>& params) {
+  const auto it = params.find("kind");
+  if (it == params.end()) bad_request(code::kMissingField, "kind", "kind is required");
+  if (it->second == "revenue") return finance::EntryKind::revenue;
+  if (it->second == "expense") return finance::EntryKind::expense;
+  bad_request(code::kInvalidValue, "kind", "kind must be revenue or expense");
+}
+
 std::optional<std::int64_t> parse_id(std::string_view text) {
   if (text.empty() || text.size() > 19 || text[0] == '0') return std::nullopt;
   std::int64_t id = 0;

@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "detail/http.hpp"
 #include "folio/api/time_text.hpp"
@@ -59,6 +60,8 @@ std::string category_value(const boost::json::value& v, std::string_view name,
 finance::NewEntry new_entry(const boost::json::object& obj, finance::EntryKind kind);
 // A PATCH body; 400 when it changes nothing.
 finance::EntryPatch entry_patch(const boost::json::object& obj, finance::EntryKind kind);
+// The body of a pilot change: {"org_ids": [...]}, 1..kMaxPilotOrgs positive ids.
+std::vector<std::int64_t> pilot_orgs(const boost::json::object& body);
 
 // ---- query strings ---------------------------------------------------------------------------
 
@@ -77,6 +80,10 @@ DayRange day_range(const std::map<std::string, std::string>& params);
 // limit: 1..finance::kMaxPageSize, default kDefaultPageSize.
 std::size_t page_limit(const std::map<std::string, std::string>& params);
 std::optional<finance::Cursor> page_cursor(const std::map<std::string, std::string>& params);
+// granularity: day (the default) or month.
+finance::Granularity granularity_param(const std::map<std::string, std::string>& params);
+// kind (required): revenue or expense.
+finance::EntryKind kind_param(const std::map<std::string, std::string>& params);
 
 // A path id ({org}, {id}): a positive 64-bit integer in plain decimal; nullopt otherwise.
 std::optional<std::int64_t> parse_id(std::string_view text);
