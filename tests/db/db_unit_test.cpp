@@ -24,6 +24,19 @@ TEST(RedactDsn, HidesPasswordsInEveryForm) {
   EXPECT_EQ(redact_dsn("postgresql://h/d"), "postgresql://h/d");
 }
 
+// Values end where libpq ends them (found by fuzz/url_fuzz): any whitespace around '=' and
+// after an unquoted value, a backslash escape in it, '&' only in a URI, a pair right after a
+// quoted value.
+TEST(RedactDsn, EndsValuesWhereLibpqEndsThem) {
+  EXPECT_EQ(redact_dsn("host=h password\t=\ts3cret dbname=d"), "host=h password\t=\t*** dbname=d");
+  EXPECT_EQ(redact_dsn("password=s3cret\nhost=h"), "password=***\nhost=h");
+  EXPECT_EQ(redact_dsn("host=h password=s3&cret"), "host=h password=***");
+  EXPECT_EQ(redact_dsn("host=h password=s3\\ cret dbname=d"), "host=h password=*** dbname=d");
+  EXPECT_EQ(redact_dsn("password='s3cret'dbname=d"), "password=*** dbname=d");
+  EXPECT_EQ(redact_dsn("postgresql://h/d?password=s3 cret&sslmode=disable"),
+            "postgresql://h/d?password=***&sslmode=disable");
+}
+
 TEST(Params, EncodesValuesAsPostgresText) {
   using namespace std::chrono;
   const auto p = Params::of(
