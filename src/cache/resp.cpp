@@ -3,6 +3,7 @@
 #include <hiredis/hiredis.h>
 
 #include <cassert>
+#include <cstdio>
 #include <new>
 
 #include "folio/cache/errors.hpp"
@@ -54,6 +55,34 @@ struct FreeReply {
   void operator()(void* reply) const noexcept { freeReplyObject(reply); }
 };
 
+// hiredis allocates an array's element pointers as soon as it has read the count ("*N\r\n"),
+// so a few bytes could make it reserve gigabytes. The reader's functions are hiredis's own
+// with createArray refusing counts above kMaxArrayElements; the refusal, which hiredis can
+// only report as out of memory, is flagged here for next() to report as a protocol error.
+thread_local bool array_refused = false;
+void* (*hiredis_create_array)(const redisReadTask*, int) = nullptr;
+
+void* create_array(const redisReadTask* task, int elements) {
+  if (elements > kMaxArrayElements) {
+    array_refused = true;
+    return nullptr;
+  }
+  return hiredis_create_array(task, elements);
+}
+
+redisReplyObjectFunctions* bounded_functions() {
+  static redisReplyObjectFunctions functions = [] {
+    redisReader* probe = redisReaderCreate();
+    if (probe == nullptr) throw std::bad_alloc();
+    redisReplyObjectFunctions f = *probe->fn;
+    redisReaderFree(probe);
+    hiredis_create_array = f.createArray;
+    f.createArray = &create_array;
+    return f;
+  }();
+  return &functions;
+}
+
 }  // namespace
 
 void append_command(std::string& out, std::span<const std::string_view> args) {
@@ -70,7 +99,7 @@ std::string encode_command(std::span<const std::string_view> args) {
 
 void ReplyParser::Free::operator()(redisReader* reader) const noexcept { redisReaderFree(reader); }
 
-ReplyParser::ReplyParser() : reader_(redisReaderCreate()) {
+ReplyParser::ReplyParser() : reader_(redisReaderCreateWithFunctions(bounded_functions())) {
   if (!reader_) throw std::bad_alloc();
 }
 
@@ -88,7 +117,14 @@ void ReplyParser::feed(std::string_view bytes) {
 
 std::optional<Reply> ReplyParser::next() {
   void* raw = nullptr;
+  array_refused = false;
   if (redisReaderGetReply(reader_.get(), &raw) != REDIS_OK) {
+    if (array_refused) {
+      // Later calls fail the same way: the reader keeps its error.
+      reader_->err = REDIS_ERR_PROTOCOL;
+      std::snprintf(reader_->errstr, sizeof(reader_->errstr), "an array of more than %d elements",
+                    kMaxArrayElements);
+    }
     if (reader_->err == REDIS_ERR_OOM) throw std::bad_alloc();
     throw RedisProtocolError(std::string("unparseable reply: ") + reader_->errstr);
   }

@@ -28,6 +28,10 @@ void append_command(std::string& out, std::span<const std::string> args);
 // One command on its own.
 std::string encode_command(std::span<const std::string_view> args);
 
+// The longest array reply ReplyParser accepts; hiredis reserves memory for the elements an
+// array announces before they arrive, so a longer one is refused as a protocol error.
+inline constexpr int kMaxArrayElements = 1 << 20;
+
 // A moved-from parser may only be assigned to or destroyed.
 class ReplyParser {
  public:
@@ -39,7 +43,8 @@ class ReplyParser {
   // Buffers received bytes. Throws RedisProtocolError if the parser failed earlier.
   void feed(std::string_view bytes);
   // The next complete reply, or nullopt until more bytes arrive. Throws RedisProtocolError
-  // when the stream is not RESP (after which the parser, like the connection, is unusable).
+  // when the stream is not RESP or announces an array of more than kMaxArrayElements (after
+  // which the parser, like the connection, is unusable).
   std::optional<Reply> next();
 
  private:
