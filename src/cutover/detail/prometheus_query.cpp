@@ -9,7 +9,9 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/json/parse.hpp>
+#include <boost/url/encode.hpp>
 #include <boost/url/parse.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
 #include <boost/url/url.hpp>
 #include <charconv>
 #include <cstdlib>
@@ -24,27 +26,6 @@ namespace urls = boost::urls;
 
 namespace {
 
-struct Endpoint {
-  std::string host;
-  std::string port;
-  std::string target;  // path prefix + /api/v1/query?query=...
-};
-
-Endpoint endpoint_of(std::string_view base_url, std::string_view promql) {
-  const auto parsed = urls::parse_uri(base_url);
-  if (!parsed || parsed->scheme() != "http" || parsed->host().empty()) {
-    throw std::invalid_argument("Prometheus URL must be http://host[:port][/prefix], got '" +
-                                std::string(base_url) + "'");
-  }
-  urls::url query_url;
-  std::string path(parsed->encoded_path());
-  while (!path.empty() && path.back() == '/') path.pop_back();
-  query_url.set_encoded_path(path + "/api/v1/query");
-  query_url.params().append({"query", promql});
-  return {std::string(parsed->host()), parsed->has_port() ? std::string(parsed->port()) : "80",
-          std::string(query_url.buffer())};
-}
-
 double sample_value(const json::value& v) {
   // Prometheus sends [unix_time, "value"]; values are strings ("NaN", "+Inf" included).
   const auto& text = v.as_array().at(1).as_string();
@@ -53,11 +34,34 @@ double sample_value(const json::value& v) {
 
 }  // namespace
 
+PromEndpoint prometheus_endpoint(std::string_view base_url, std::string_view promql) {
+  const auto parsed = urls::parse_uri(base_url);
+  // Boost.URL 1.81 accepts a path right after the port ("http://h:9p/x": port 9, path
+  // "p/x"), which RFC 3986 does not; such a path would make a target without its '/'.
+  if (!parsed || parsed->scheme() != "http" || parsed->host().empty() ||
+      (!parsed->encoded_path().empty() && parsed->encoded_path().front() != '/')) {
+    throw std::invalid_argument("Prometheus URL must be http://host[:port][/prefix], got '" +
+                                std::string(base_url) + "'");
+  }
+  urls::url query_url;
+  std::string path(parsed->encoded_path());
+  while (!path.empty() && path.back() == '/') path.pop_back();
+  query_url.set_encoded_path(path + "/api/v1/query");
+  // Prometheus reads the query as a form value, where '+' means a space: everything but the
+  // unreserved characters is percent-encoded, '+' included (params().append leaves it as is).
+  query_url.set_encoded_query("query=" + urls::encode(promql, urls::unreserved_chars));
+  // The address without an IPv6 literal's brackets, which the resolver does not take; an
+  // empty port (http://host:/) is the default one.
+  return {std::string(parsed->host_address()),
+          parsed->port().empty() ? std::string("80") : std::string(parsed->port()),
+          std::string(query_url.buffer()), std::string(parsed->encoded_host_and_port())};
+}
+
 asio::awaitable<std::vector<PromSample>> prometheus_query(asio::any_io_executor executor,
                                                           std::string_view base_url,
                                                           std::string_view promql,
                                                           std::chrono::milliseconds timeout) {
-  const Endpoint where = endpoint_of(base_url, promql);
+  const PromEndpoint where = prometheus_endpoint(base_url, promql);
   beast::tcp_stream stream(executor);
   http::response<http::string_body> res;
   try {
@@ -67,7 +71,7 @@ asio::awaitable<std::vector<PromSample>> prometheus_query(asio::any_io_executor 
         co_await resolver.async_resolve(where.host, where.port, asio::use_awaitable);
     co_await stream.async_connect(addresses, asio::use_awaitable);
     http::request<http::empty_body> req(http::verb::get, where.target, 11);
-    req.set(http::field::host, where.host);
+    req.set(http::field::host, where.host_header);
     req.set(http::field::user_agent, "folio-pilot-guard");
     co_await http::async_write(stream, req, asio::use_awaitable);
     beast::flat_buffer buffer;

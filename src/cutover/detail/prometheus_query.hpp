@@ -31,6 +31,17 @@ struct PromSample {
   double value = 0;
 };
 
+// Where the instant query of `promql` goes: the host and port to connect to, the request
+// target (the URL's path prefix, then /api/v1/query?query=<promql percent-encoded>) and the
+// Host header. Throws std::invalid_argument for a URL that is not http://host[:port][/prefix].
+struct PromEndpoint {
+  std::string host;  // a name or an IP address (an IPv6 one without brackets)
+  std::string port;
+  std::string target;
+  std::string host_header;  // host[:port] as the URL writes it
+};
+PromEndpoint prometheus_endpoint(std::string_view base_url, std::string_view promql);
+
 // Evaluates `promql` now. Throws std::invalid_argument for a URL that is not
 // http://host[:port][/prefix], PrometheusError for anything else that goes wrong (transport,
 // deadline, HTTP status, an error answer, a result that is not an instant vector).
