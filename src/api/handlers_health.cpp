@@ -1,7 +1,6 @@
 // /metrics, /healthz and /readyz: no token needed.
 #include "detail/handlers.hpp"
-#include "folio/db/errors.hpp"
-#include "folio/db/migrator.hpp"
+#include "detail/readiness.hpp"
 
 namespace folio::api::detail {
 
@@ -16,39 +15,16 @@ Response not_ready(const char* check, const std::string& message) {
 }
 
 // 200 only while serving, with the database answering on the direct endpoint, the schema
-// at this binary's migrations and the routing snapshot loaded.
+// at this binary's migrations, the request pool answering (readiness.hpp) and the routing
+// snapshot loaded.
 asio::awaitable<Response> readiness(Worker& w) {
   auto& shared = w.shared;
   if (shared.shutting_down.load()) co_return not_ready("shutdown", "the server is shutting down");
-  if (!w.direct_pool) {
-    const auto& o = shared.options;
-    w.direct_pool.emplace(
-        w.executor, db::PoolOptions{.dsn = o.direct_database_url.empty() ? o.database_url
-                                                                         : o.direct_database_url,
-                                    .name = "readiness",
-                                    .max_size = 1,
-                                    .acquire_timeout = std::chrono::milliseconds(2000),
-                                    .connect_timeout = std::chrono::milliseconds(2000)});
+  if (!w.readiness) {
+    w.readiness = std::make_unique<ReadinessChecks>(w.executor, shared.options, w.pool);
   }
-  std::string failure;
-  std::string database_error;
-  bool schema_current = false;
-  try {
-    auto conn = co_await w.direct_pool->acquire();
-    co_await conn->execute("SELECT 1");
-    const auto status = co_await db::migration_status(*conn, db::embedded_migrations());
-    schema_current = status.current();
-    if (!schema_current) {
-      failure = std::to_string(status.pending.size()) + " migration(s) pending";
-    }
-  } catch (const db::MigrationError& e) {
-    schema_current = false;
-    failure = e.what();
-  } catch (const std::exception& e) {
-    database_error = e.what();
-  }
-  if (!database_error.empty()) co_return not_ready("database", database_error);
-  if (!schema_current) co_return not_ready("migrations", failure);
+  const auto database = co_await w.readiness->database();
+  if (!database.ready()) co_return not_ready(database.failed_check.c_str(), database.message);
   if (!shared.routing_loaded.load()) {
     co_return not_ready("routing", "the routing snapshot is not loaded yet");
   }

@@ -12,6 +12,7 @@
 #include <unordered_set>
 
 #include "detail/http_metrics.hpp"
+#include "detail/readiness.hpp"
 #include "folio/api/server.hpp"
 #include "folio/auth/token_cache.hpp"
 #include "folio/cache/cache_service.hpp"
@@ -79,8 +80,8 @@ struct Worker {
   boost::asio::any_io_executor executor;
   int index;
   db::Pool pool;
-  // Readiness checks: one connection to the direct endpoint, opened on demand.
-  std::optional<db::Pool> direct_pool;
+  // Readiness checks (readiness.hpp), made on demand.
+  std::unique_ptr<ReadinessChecks> readiness;
   std::unique_ptr<db::ReadRouter> reads;
   std::unique_ptr<cache::RedisPool> redis;     // null: no cache
   std::unique_ptr<cache::CacheService> cache;  // null: no cache
