@@ -66,7 +66,8 @@ void append_bump(std::vector<std::vector<std::string>>& commands, const CacheOpt
 }
 
 struct Lookup {
-  std::string version;                 // empty: unknown (do not store)
+  std::string version;                 // empty: none yet, or unknown (do not store)
+  bool missing = false;                // no version key: create one after computing
   std::optional<std::string> payload;  // set on a hit
 };
 
@@ -265,12 +266,7 @@ asio::awaitable<std::string> CacheService::get_or_compute(std::int64_t org, std:
         if (elements.size() != 2) throw RedisReplyTypeError("MGET answered with a wrong count");
         Lookup lookup;
         if (elements[0].is_nil()) {
-          // A new (or evicted) version: start one that no older value can carry.
-          std::string fresh = detail::unique_version();
-          const Reply set = co_await pool_.command("SET", version_key, fresh, "NX");
-          if (!set.is_nil()) co_return Lookup{std::move(fresh), std::nullopt};
-          const Reply current = co_await pool_.command("GET", version_key);
-          if (!current.is_nil()) lookup.version = current.as_string();
+          lookup.missing = true;  // new (or evicted): created once a computation succeeded
           co_return lookup;
         }
         lookup.version = elements[0].as_string();
@@ -291,7 +287,11 @@ asio::awaitable<std::string> CacheService::get_or_compute(std::int64_t org, std:
     co_return std::move(*looked->payload);
   }
   counters.miss->inc();
-  if (looked->version.empty()) co_return co_await compute();
+  if (looked->version.empty()) {
+    std::string value = co_await compute();
+    if (looked->missing) co_await create_version(version_key);
+    co_return value;
+  }
 
   std::string flight_key = value_key + "|" + looked->version;
   if (auto it = flights_.find(flight_key); it != flights_.end()) {
@@ -314,6 +314,13 @@ asio::awaitable<std::string> CacheService::get_or_compute(std::int64_t org, std:
   registration.flight().finish(value, nullptr);
   co_await store(value_key, looked->version, value);
   co_return value;
+}
+
+asio::awaitable<void> CacheService::create_version(const std::string& version_key) {
+  Outcome outcome = Outcome::kOk;
+  co_await guarded<Reply>(
+      [&]() { return pool_.command("SET", version_key, detail::unique_version(), "NX"); },
+      *metrics_->store, outcome);
 }
 
 asio::awaitable<void> CacheService::store(const std::string& value_key, const std::string& version,

@@ -131,6 +131,11 @@ Compute counting(int& calls, std::string value) {
   };
 }
 
+// Gives `org` a version, as any write of it does: without one, a miss stores nothing.
+asio::awaitable<void> known(CacheService& svc, std::int64_t org) {
+  co_await svc.invalidate(org, InvalidationReason::routing);
+}
+
 asio::awaitable<void> sleep_for(std::chrono::milliseconds duration) {
   asio::steady_timer timer(co_await asio::this_coro::executor, duration);
   co_await timer.async_wait(asio::use_awaitable);
@@ -168,6 +173,7 @@ TEST(CacheServiceTest, MissThenHit) {
   run([](asio::any_io_executor ex) -> asio::awaitable<void> {
     const auto options = cache_options();
     Cache cache(ex, options);
+    co_await known(cache.service, 42);
     const double misses = requests("miss");
     const double hits = requests("hit");
     int calls = 0;
@@ -193,11 +199,44 @@ TEST(CacheServiceTest, MissThenHit) {
   });
 }
 
+// An organization without a version (new, or evicted): a failed computation (no such
+// organization, say) writes nothing at all; a successful one creates the version but stores
+// no value, since no version was read before it computed; the next miss stores.
+TEST(CacheServiceTest, NoVersionMeansNothingWrittenUntilAComputationSucceeded) {
+  run([](asio::any_io_executor ex) -> asio::awaitable<void> {
+    const auto options = cache_options();
+    Cache cache(ex, options);
+    auto raw = co_await Raw::open(ex, options);
+    const auto keys_of = [&raw]() -> asio::awaitable<std::size_t> {
+      const Reply keys = co_await raw.conn->command("KEYS", raw.prefix + ":{21}:*");
+      co_return keys.elements().size();
+    };
+    Compute missing = []() -> asio::awaitable<std::string> {
+      throw std::runtime_error("no such organization");
+      co_return "";
+    };
+    for (int i = 0; i < 3; ++i) {
+      EXPECT_THROW(co_await cache.service.get_or_compute(21, kind(), "k", missing),
+                   std::runtime_error);
+    }
+    EXPECT_EQ(co_await keys_of(), 0u);
+
+    int calls = 0;
+    EXPECT_EQ(co_await cache.service.get_or_compute(21, kind(), "k", counting(calls, "v1")), "v1");
+    EXPECT_TRUE((co_await raw.get(raw.version_key(21))).has_value());
+    EXPECT_FALSE((co_await raw.get(raw.value_key(21, "k"))).has_value());
+    EXPECT_EQ(co_await cache.service.get_or_compute(21, kind(), "k", counting(calls, "v2")), "v2");
+    EXPECT_EQ(co_await cache.service.get_or_compute(21, kind(), "k", counting(calls, "?")), "v2");
+    EXPECT_EQ(calls, 2);
+  });
+}
+
 TEST(CacheServiceTest, LongKeysAndKeysWithSpacesAreHashed) {
   run([](asio::any_io_executor ex) -> asio::awaitable<void> {
     const auto options = cache_options();
     Cache cache(ex, options);
     int calls = 0;
+    co_await known(cache.service, 7);
     const std::string long_key(100, 'x');
     co_await cache.service.get_or_compute(7, kind(), "a b", counting(calls, "spaced"));
     co_await cache.service.get_or_compute(7, kind(), long_key, counting(calls, "long"));
@@ -222,6 +261,8 @@ TEST(CacheServiceTest, WrittenBumpsTheVersionOfThatOrganizationOnly) {
     auto& svc = cache.service;
     int calls = 0;
     int other_calls = 0;
+    co_await known(svc, 1);
+    co_await known(svc, 2);
     EXPECT_EQ(co_await svc.get_or_compute(1, kind(), "k", counting(calls, "v1")), "v1");
     EXPECT_EQ(co_await svc.get_or_compute(2, kind(), "k", counting(other_calls, "o1")), "o1");
     auto raw = co_await Raw::open(ex, options);
@@ -247,6 +288,7 @@ TEST(CacheServiceTest, EvictedVersionIsRecreatedAndOldValuesMiss) {
     const auto options = cache_options();
     Cache cache(ex, options);
     int calls = 0;
+    co_await known(cache.service, 3);
     co_await cache.service.get_or_compute(3, kind(), "k", counting(calls, "v1"));
     auto raw = co_await Raw::open(ex, options);
     co_await raw.conn->command("DEL", raw.version_key(3));  // as if evicted
@@ -264,6 +306,7 @@ TEST(CacheServiceTest, RefillRacingAWriteIsNeverServed) {
   run([](asio::any_io_executor ex) -> asio::awaitable<void> {
     const auto options = cache_options();
     Cache cache(ex, options);
+    co_await known(cache.service, 5);
     auto raw = co_await Raw::open(ex, options);
     asio::steady_timer gate(ex, Clock::time_point::max());
     bool started = false;
@@ -332,6 +375,7 @@ asio::awaitable<std::vector<std::string>> concurrently(CacheService& svc, int n,
 TEST(CacheServiceTest, SingleFlightSharesOneComputation) {
   run([](asio::any_io_executor ex) -> asio::awaitable<void> {
     Cache cache(ex, cache_options());
+    co_await known(cache.service, 9);
     const double waits = metric("folio_cache_single_flight_waits_total",
                                 "Cache misses served by waiting for a computation already "
                                 "running for the same key.");
@@ -359,6 +403,7 @@ TEST(CacheServiceTest, SingleFlightSharesOneComputation) {
 TEST(CacheServiceTest, SingleFlightSharesTheException) {
   run([](asio::any_io_executor ex) -> asio::awaitable<void> {
     Cache cache(ex, cache_options());
+    co_await known(cache.service, 9);
     int calls = 0;
     Compute failing = [&]() -> asio::awaitable<std::string> {
       ++calls;
@@ -421,6 +466,7 @@ TEST(CacheServiceTest, TooLargeValuesAreNotStored) {
     auto options = cache_options();
     options.max_value_bytes = 16;
     Cache cache(ex, options);
+    co_await known(cache.service, 4);
     const double skipped = metric("folio_cache_store_skipped_total",
                                   "Computed values that were not stored in the cache, by reason.",
                                   {{"why", "too_large"}});
@@ -483,6 +529,7 @@ TEST(CacheServiceTest, OpenBreakerBypassesRedis) {
   run([](asio::any_io_executor ex) -> asio::awaitable<void> {
     Cache cache(ex, cache_options(), pool_options(), {.open_for = 60000ms});
     int calls = 0;
+    co_await known(cache.service, 1);
     co_await cache.service.get_or_compute(1, kind(), "k", counting(calls, "cached"));
     cache.breaker.trip();
     const double bypasses = requests("bypass");
@@ -505,6 +552,7 @@ TEST(CacheServiceTest, PendingInvalidationIsReplayedBeforeServing) {
     auto& cache = setup.cache;
     auto raw = co_await Raw::open(ex, options);
     int calls = 0;
+    co_await known(cache.service, 8);
     EXPECT_EQ(co_await cache.service.get_or_compute(8, kind(), "k", counting(calls, "v1")), "v1");
     EXPECT_EQ(co_await cache.service.get_or_compute(8, kind(), "k", counting(calls, "?")), "v1");
     const auto old_version = co_await raw.get(raw.version_key(8));

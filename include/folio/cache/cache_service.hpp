@@ -18,8 +18,11 @@
 //     exists, else SET it to the microseconds since the epoch, so a version that was evicted
 //     and re-created never repeats an old one). Every value stored before is then unreachable
 //     and simply expires.
-//   - A missing version (never written, or evicted) is initialised by the reader with
-//     SET NX <microseconds since the epoch> (GET when the NX lost), and that lookup is a miss.
+//   - A missing version (never written, or evicted) makes the lookup a miss whose value is
+//     not stored: there is no version read before computing to tag it with. Once compute()
+//     has returned, the reader creates the version with SET NX <microseconds since the
+//     epoch>, so the next miss stores its value. Nothing is written for a computation that
+//     failed: an organization that does not exist (compute() throws) leaves no key behind.
 //   - A miss computes the value and stores it tagged with the version read in the MGET, i.e.
 //     BEFORE computing. If a write commits and bumps the version while compute() runs (the
 //     "stale refill" race: compute() may have read the database before the write), the value
@@ -45,8 +48,9 @@
 // (org, kind, key) that read the same version share one compute(); the waiters get the same
 // value or the same exception. Calls only join a computation whose lookup saw the version
 // they saw themselves, so a caller never receives a value computed before a write it could
-// know of. Calls that do not use Redis (bypass, error) compute on their own: without the
-// version nothing tells whether a running compute() began before the caller's own write.
+// know of. Calls that do not use Redis (bypass, error) or find no version compute on their
+// own: without the version nothing tells whether a running compute() began before the
+// caller's own write.
 //
 // Metrics: folio_cache_requests_total{kind,result="hit"|"miss"|"error"|"bypass"},
 // folio_cache_invalidations_total{reason="write"|"routing"},
@@ -120,8 +124,9 @@ class CacheService {
 
   // Cache-aside for `org`'s value `key` in space `kind` ("pnl", "categories", "balances",
   // "balance_history"): returns the cached value or runs compute() and stores its result
-  // (unless larger than max_value_bytes). compute()'s exceptions propagate and nothing is
-  // stored. Never throws for Redis problems (see the file comment).
+  // (unless larger than max_value_bytes, or the organization had no version yet: then the
+  // version is created instead). compute()'s exceptions propagate and nothing is written to
+  // Redis. Never throws for Redis problems (see the file comment).
   // REQUIRES: kind is non-empty and holds no ':'.
   asio::awaitable<std::string> get_or_compute(std::int64_t org, std::string_view kind,
                                               std::string key, Compute compute);
@@ -163,6 +168,8 @@ class CacheService {
                              InvalidationReason reason);
   asio::awaitable<void> store(const std::string& value_key, const std::string& version,
                               const std::string& value);
+  // SET NX of a fresh version, after a miss that found none. Failures as for store().
+  asio::awaitable<void> create_version(const std::string& version_key);
   KindCounters& counters_for(std::string_view kind);
   void log_failure(const std::exception_ptr& error) const;
 
