@@ -48,6 +48,16 @@ inline std::optional<std::chrono::milliseconds> until_series(
   return std::nullopt;
 }
 
+// Polls `done` every 50 ms until it holds or `timeout` passes; whether it held.
+inline bool until(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return true;
+}
+
 // "YYYY-MM-DD" of today (UTC) plus `offset` days.
 inline std::string utc_day(int offset = 0) {
   using namespace std::chrono;
@@ -102,6 +112,12 @@ class InfraStack {
     o.env["REPLICA_HEALTH_URLS"] = replicas ? stack_.value("REPLICA_HEALTH_URLS") : "";
     o.env["REDIS_URL"] = cache ? stack_.value("REDIS_URL") : "";
     o.env["REDIS_CA_FILE"] = cache ? stack_.value("REDIS_CA_FILE") : "";
+    // The 100 ms default deadline of a Redis round trip is for a slow Redis; on a busy
+    // machine the server's own worker can take longer to resume the call, and a missed
+    // deadline counts as a failure (the breaker opens, reads leave the replica for the
+    // primary). None of these tests is about that deadline (tests/cache is), so it is set out
+    // of reach of scheduling delays; a stopped Redis still fails every call at once.
+    o.env["FOLIO_REDIS_COMMAND_TIMEOUT_MS"] = "2000";
     return o;
   }
   std::unique_ptr<ServerProcess> start(ServerProcessOptions options) const {
