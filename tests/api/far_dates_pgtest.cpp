@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <thread>
 
 #include "api/api_support.hpp"
@@ -89,13 +90,28 @@ TEST(FarDates, AcceptedReadAndReportedThroughTheCutoverAndMovedByMaintenance) {
     }
   };
 
+  // Every step is correct on either path; before each one the server has followed the
+  // routing (and layout) change, so the new path is the one exercised. Its /metrics tell:
+  // the routing gauges, and the routing reloads (a layout change reloads the routing).
+  const auto series = [&](const std::string& name) {
+    const auto res = http.request("GET", "/metrics");
+    return res.status == 200 ? metric(res.body, name).value_or(-1) : -1;
+  };
+  const auto wait_routing = [&](const std::string& name, const std::function<bool(double)>& done) {
+    for (int i = 0; i < 600 && !done(series(name)); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_TRUE(done(series(name))) << name << " = " << series(name);
+  };
+  const auto reloads = [&] {
+    return series(R"(folio_routing_reloads_total{source="listen"})") +
+           series(R"(folio_routing_reloads_total{source="poll"})");
+  };
+
   // Sync on, organization 1 on legacy, organization 2 a pilot on the partitioned side.
   ASSERT_EQ(folioctl("switchover verify" + url).exit_code, 0);
   ASSERT_EQ(folioctl("switchover pilot add 2" + url).exit_code, 0);
-  // Every step is correct on either path; the pause lets the server follow the routing (and
-  // layout) change, so the new path is the one exercised.
-  const auto wait_routing = [&] { std::this_thread::sleep_for(std::chrono::milliseconds(1500)); };
-  wait_routing();
+  wait_routing("folio_routing_pilots", [](double v) { return v == 1; });
   all_months(1, 101);
   all_months(2, 102);
   EXPECT_GE(scalar(db.dsn(), "SELECT count(*) FROM expenses_partitioned_default"), 8);
@@ -105,18 +121,21 @@ TEST(FarDates, AcceptedReadAndReportedThroughTheCutoverAndMovedByMaintenance) {
   ASSERT_EQ(folioctl("switchover verify" + url).exit_code, 0);
   const auto cut = folioctl("switchover cutover" + url);
   ASSERT_EQ(cut.exit_code, 0) << cut.output;
-  wait_routing();
+  wait_routing("folio_routing_fleet_partitioned", [](double v) { return v == 1; });
   all_months(3, 103);
   EXPECT_EQ(all_side_differences(db.dsn()), 0);
 
   // The maintenance job creates their months and moves every such row; sides unchanged.
+  const double reloads_before_job = reloads();
   const auto job = folioctl("jobs run partition-maintenance" + url);
   ASSERT_EQ(job.exit_code, 0) << job.output;
   EXPECT_EQ(scalar(db.dsn(), "SELECT count(*) FROM expenses_partitioned_default"), 0);
   EXPECT_EQ(scalar(db.dsn(), "SELECT count(*) FROM balances_partitioned_default"), 0);
   EXPECT_EQ(scalar(db.dsn(), "SELECT count(*) FROM expenses_partitioned_y9999m12"), 3);
   EXPECT_EQ(all_side_differences(db.dsn()), 0);
-  wait_routing();  // the services pick up the new months' leaves
+  // The services pick up the new months' leaves: the job's notification reloaded them.
+  wait_routing(R"(folio_routing_reloads_total{source="listen"})",
+               [&](double) { return reloads() > reloads_before_job; });
   all_months(4, 104);
   EXPECT_EQ(all_side_differences(db.dsn()), 0);
 
