@@ -24,7 +24,9 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-constexpr int kLeaseTtlMs = 1500;
+// Renewed every third of it: a holder that is merely slow (a busy machine) keeps its lease
+// unless it stalls for over 2.6 s; one killed or stopped loses it after 4 s.
+constexpr int kLeaseTtlMs = 4000;
 
 struct Fleet {
   InfraStack stack;

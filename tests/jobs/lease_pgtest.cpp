@@ -42,20 +42,23 @@ TEST(JobLease, OneHolderTermsGrowAndAnExpiredHolderIsFenced) {
     db::Pool pool(io.get_executor(), {.dsn = db.dsn(), .max_size = 3});
     co_await register_job(pool, "probe");
     co_await register_job(pool, "probe");  // idempotent
-    const auto a = co_await try_claim(pool, "probe", "a", milliseconds(800), false);
+    // a's lease lasts 3 s: the steps below that need it held have that long on a busy
+    // machine; then a sleep that cannot end early lets it expire.
+    constexpr milliseconds kTtl{3000};
+    const auto a = co_await try_claim(pool, "probe", "a", kTtl, false);
     EXPECT_TRUE(a.has_value());
     if (!a) co_return;
     EXPECT_EQ(a->term, 1);
     EXPECT_GT(a->run_id, 0);
     // Held: nobody else gets it, forced or not.
-    EXPECT_FALSE(co_await try_claim(pool, "probe", "b", milliseconds(800), false));
-    EXPECT_FALSE(co_await try_claim(pool, "probe", "b", milliseconds(800), true));
+    EXPECT_FALSE(co_await try_claim(pool, "probe", "b", kTtl, false));
+    EXPECT_FALSE(co_await try_claim(pool, "probe", "b", kTtl, true));
     co_await fenced_probe(pool, *a);
-    EXPECT_TRUE(co_await renew(pool, *a, milliseconds(800)));
+    EXPECT_TRUE(co_await renew(pool, *a, kTtl));
 
     // a stops renewing. Once the expiry passes its writes are refused, although nobody has
     // claimed the job yet.
-    co_await sleep_for(milliseconds(1000));
+    co_await sleep_for(kTtl + milliseconds(200));
     bool refused = false;
     try {
       co_await fenced_probe(pool, *a);
@@ -63,7 +66,7 @@ TEST(JobLease, OneHolderTermsGrowAndAnExpiredHolderIsFenced) {
       refused = true;
     }
     EXPECT_TRUE(refused);
-    EXPECT_FALSE(co_await renew(pool, *a, milliseconds(800)));
+    EXPECT_FALSE(co_await renew(pool, *a, kTtl));
 
     const auto b = co_await try_claim(pool, "probe", "b", milliseconds(60000), true);
     EXPECT_TRUE(b.has_value());
