@@ -93,10 +93,16 @@ bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds lim
   return true;
 }
 
+// The stack's replica, with a check deadline and lag limits out of reach of a busy machine
+// (and of the other suites writing to the shared stack): only what a test does to the
+// replica takes it out of rotation. Tests of the deadline or a limit set their own.
 ReplicaManagerOptions stack_options(const std::map<std::string, std::string>& env) {
   ReplicaManagerOptions o;
   o.primary_dsn = env.at("DATABASE_DIRECT_URL");
   o.replicas = parse_replica_urls(env.at("REPLICA_URLS"), env.at("REPLICA_DIRECT_URLS"));
+  o.health.check_timeout = 10s;
+  o.health.max_lag_bytes = 1ull << 40;
+  o.health.max_lag = 600s;
   return o;
 }
 
@@ -118,14 +124,16 @@ TEST(ReplicaManager, AHealthyReplicaJoinsAtStart) {
   EXPECT_TRUE(s.in_rotation) << s.last_error;
   EXPECT_EQ(s.last_error, "");
   EXPECT_GT(s.replay_lsn, 0u);
-  EXPECT_LT(s.lag_bytes, 16u << 20);
-  EXPECT_LT(s.lag_seconds, 5.0);
+  EXPECT_LT(s.lag_seconds, 5.0);  // the first round: the primary has been seen past it 0 s
   EXPECT_GT(s.rtt, 0us);
-  EXPECT_LT(s.rtt, 1s);
+  EXPECT_LT(s.rtt, o.health.check_timeout);
   const auto primary_now =
       parse_lsn(sql(io, env.at("DATABASE_DIRECT_URL"), "SELECT pg_current_wal_lsn()::text"));
   ASSERT_TRUE(primary_now);
   EXPECT_LE(s.replay_lsn, *primary_now);
+  // The primary's position at the check, minus the replay position: no more than the gap
+  // to the primary's position now (other suites may be writing to the shared stack).
+  EXPECT_LE(s.lag_bytes, *primary_now - s.replay_lsn);
 
   EXPECT_TRUE(manager.any_in_rotation());
   const ReplicaChoice any = manager.choose();
@@ -163,16 +171,16 @@ TEST(ReplicaManager, AStoppedReplicaLeavesRotationAndRejoinsAfterRestart) {
   test::OwnStack stack;
   IoThread io;
   auto o = stack_options(stack.env());
-  o.health.interval = 200ms;
-  o.health.check_timeout = 500ms;
+  o.health.interval = 500ms;
   o.health.rejoin_after = 3;
   ReplicaManager manager(io.executor(), o, make_round_robin_policy());
   io.run([&] { return manager.start(); });
   ASSERT_TRUE(manager.status()[0].in_rotation) << manager.status()[0].last_error;
 
+  // A stopped replica refuses the next check at once: out within a round (500 ms).
   stack.component("stop-replica");
   const auto stopped = Clock::now();
-  ASSERT_TRUE(wait_until([&] { return !manager.status()[0].in_rotation; }, 5s));
+  ASSERT_TRUE(wait_until([&] { return !manager.status()[0].in_rotation; }, 10s));
   const auto took = Clock::now() - stopped;
   EXPECT_LT(took, 3s);
   std::cout << "left rotation "
@@ -187,13 +195,22 @@ TEST(ReplicaManager, AStoppedReplicaLeavesRotationAndRejoinsAfterRestart) {
   EXPECT_EQ(sample(replica_series("folio_replica_up", down.name)), 0);
   EXPECT_GE(sample(replica_series("folio_replica_check_failures_total", down.name)), 1);
 
+  // Back, it rejoins only after 3 healthy rounds in a row: between the first that answered
+  // and the third, a second in which it is reachable but still out, saying how far along.
   stack.component("start-replica");
-  ASSERT_TRUE(wait_until([&] { return manager.status()[0].reachable; }, 10s));
-  const auto reachable = Clock::now();
-  ASSERT_TRUE(wait_until([&] { return manager.status()[0].in_rotation; }, 10s))
+  bool seen_rejoining = false;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const ReplicaStatus now = manager.status()[0];
+        if (now.reachable && !now.in_rotation &&
+            now.last_error.find(" of 3 healthy checks") != std::string::npos) {
+          seen_rejoining = true;
+        }
+        return now.in_rotation;
+      },
+      30s))
       << manager.status()[0].last_error;
-  // Two more healthy rounds after the first one that answered, 200 ms apart.
-  EXPECT_GE(Clock::now() - reachable, 300ms);
+  EXPECT_TRUE(seen_rejoining) << "back in rotation without being seen rejoining";
   EXPECT_EQ(manager.choose().replica, std::optional<std::size_t>(0));
   EXPECT_EQ(manager.status()[0].last_error, "");
   EXPECT_GE(sample("folio_replica_rotation_changes_total{direction=\"out\",replica=\"" + down.name +
@@ -247,7 +264,7 @@ TEST(ReplicaManager, PausedReplayLeavesRotationOnLagAndRejoinsAfterResume) {
 
   sql(io, replica, "SELECT pg_wal_replay_resume()");
   int rounds = 0;
-  while (!manager.status()[0].in_rotation && rounds < 20) {
+  while (!manager.status()[0].in_rotation && rounds < 100) {
     std::this_thread::sleep_for(100ms);
     io.run([&] { return manager.check_now(); });
     ++rounds;
@@ -353,8 +370,10 @@ TEST(ReplicaManager, UnreachableReplicasAreReportedWithinTheCheckTimeout) {
   const auto started = Clock::now();
   io.run([&] { return manager.start(); });
   const auto took = Clock::now() - started;
-  EXPECT_LT(took, 1500ms);
-  EXPECT_GE(took, 290ms);  // the silent one holds the round until its deadline
+  // The silent one holds the round until its deadline, and no longer: a round without one
+  // would wait forever (libpq has no timeout here), a busy machine adds a little.
+  EXPECT_GE(took, 290ms);
+  EXPECT_LT(took, 3000ms);
   EXPECT_FALSE(manager.any_in_rotation());
   EXPECT_EQ(manager.choose().reason, ReplicaChoiceReason::none_in_rotation);
 
@@ -375,7 +394,7 @@ TEST(ReplicaManager, UnreachableReplicasAreReportedWithinTheCheckTimeout) {
 
   const auto again = Clock::now();
   io.run([&] { return manager.check_now(); });
-  EXPECT_LT(Clock::now() - again, 1000ms);
+  EXPECT_LT(Clock::now() - again, 3000ms);
   EXPECT_EQ(sample(replica_series("folio_replica_check_failures_total", statuses[1].name)), 2);
   io.run([&] { return manager.stop(); });
 }
