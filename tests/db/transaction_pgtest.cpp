@@ -228,16 +228,28 @@ TEST(Retry, RealDeadlockIsRetriedAndBothWritersFinish) {
     co_await pool.query("INSERT INTO tx_deadlock_t VALUES (1, 0), (2, 0)");
     int deadlocks = 0;
     int finished = 0;
+    int holding = 0;  // writers that hold their first row (first attempts only)
     auto writer = [&](int first, int second) -> awaitable<void> {
       RetryPolicy policy;
       policy.on_retry = [&](const Error& e, int) {
         if (e.sqlstate() == "40P01") ++deadlocks;
       };
+      bool first_attempt = true;
       co_await with_retry(
           [&, first, second]() -> awaitable<void> {
             auto tx = co_await Transaction::begin(co_await pool.acquire());
             co_await tx.query("UPDATE tx_deadlock_t SET v = v + 1 WHERE id = $1", first);
-            co_await tx.query("SELECT pg_sleep(0.2)");  // both hold their first row now
+            if (first_attempt) {
+              // Both hold their first row before either asks for its second: the deadlock is
+              // certain, however unevenly a busy machine runs the two (at most 60 s).
+              first_attempt = false;
+              ++holding;
+              asio::steady_timer t(io);
+              for (int i = 0; i < 6000 && holding < 2; ++i) {
+                t.expires_after(milliseconds(10));
+                co_await t.async_wait(asio::use_awaitable);
+              }
+            }
             co_await tx.query("UPDATE tx_deadlock_t SET v = v + 1 WHERE id = $1", second);
             co_await tx.commit();
           },

@@ -146,7 +146,16 @@ TEST(FinanceRetry, AnUpdateBehindAMoveIsRerunOnTheMovedRow) {
           EXPECT_FALSE(error);
           done = true;
         });
-    co_await pause(milliseconds(500));
+    // The update must be waiting for the mover's lock before the mover commits, or it would
+    // simply run after the move: wait until a session of this database waits on a lock.
+    std::int64_t waiting = 0;
+    for (int i = 0; i < 3000 && waiting == 0; ++i) {
+      waiting = (co_await s.pool.query("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                                       "current_database() AND wait_event_type = 'Lock'"))
+                    .scalar<std::int64_t>();
+      if (waiting == 0) co_await pause(milliseconds(20));
+    }
+    EXPECT_EQ(waiting, 1) << "the update never waited for the mover's lock";
     EXPECT_FALSE(done);  // waiting for the mover's lock
     co_await mover->execute_script("COMMIT");
     for (int i = 0; i < 500 && !done; ++i) co_await pause(milliseconds(10));
