@@ -149,7 +149,7 @@ void write_legacy(const std::string& dsn, const std::atomic<bool>& stop,
 }
 
 TEST(BackfillKillTest, SurvivesSigkillsAndConverges) {
-  // ~650,000 rows: a debug build copies them in well over the four kills' 0.1-0.9 s each.
+  // ~650,000 rows: a debug build copies them in well over the four kills' 0-0.8 s each.
   test::CutoverDatabase db("folio_backfill_kill", 8000, 40, 6);
   test::run_async([&](asio::io_context& io) -> awaitable<void> {
     db::Pool pool(io.get_executor(), {.dsn = db.dsn(), .name = "test", .max_size = 2});
@@ -174,14 +174,22 @@ TEST(BackfillKillTest, SurvivesSigkillsAndConverges) {
     auto args = command;
     args.insert(args.end(), {"--audit-stats", "none"});
     Child child(args, output);
-    const int delay = std::uniform_int_distribution<int>(100, 900)(rng);
+    // The kill lands at a random moment of the copy: up to 0.8 s after this run's first
+    // batch was checkpointed. (Timed from the process start instead, a busy machine could
+    // still be starting the process when the kill comes.)
+    const auto started = std::chrono::steady_clock::now();
+    while (progress(db.dsn()).covered <= last_covered &&
+           std::chrono::steady_clock::now() - started < std::chrono::seconds(120)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    const int delay = std::uniform_int_distribution<int>(0, 800)(rng);
     std::this_thread::sleep_for(std::chrono::milliseconds(delay));
     child.kill();
     const int status = child.wait();
     const auto p = progress(db.dsn());
-    std::cout << "kill " << k + 1 << " after " << delay
-              << " ms: " << (WIFSIGNALED(status) ? "killed" : "had exited") << ", ranges "
-              << p.finished << "/" << p.ranges << " finished, " << p.covered << " values covered\n";
+    std::cout << "kill " << k + 1 << " " << delay << " ms after the run's first batch: "
+              << (WIFSIGNALED(status) ? "killed" : "had exited") << ", ranges " << p.finished << "/"
+              << p.ranges << " finished, " << p.covered << " values covered\n";
     // A run that finished before its kill must have finished cleanly.
     EXPECT_TRUE((WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) ||
                 (WIFEXITED(status) && WEXITSTATUS(status) == 0))

@@ -278,6 +278,23 @@ struct Writer {
   }
 };
 
+// Lets the writers work through one phase: at least `min`, and until they have committed
+// `commits` more transactions, `partitioned` of them through the partitioned side (at most
+// 30 s). On a busy machine a phase stretches instead of carrying fewer writes.
+asio::awaitable<void> phase(const Shared& shared, std::chrono::milliseconds min,
+                            std::int64_t commits, std::int64_t partitioned = 0) {
+  const std::int64_t commits_from = shared.commits;
+  const std::int64_t partitioned_from = shared.partitioned_writes;
+  co_await sleep_for(min);
+  for (int i = 0; i < 1500; ++i) {
+    if (shared.commits >= commits_from + commits &&
+        shared.partitioned_writes >= partitioned_from + partitioned) {
+      break;
+    }
+    co_await sleep_for(20ms);
+  }
+}
+
 TEST(Torture, ConcurrentWritersThroughEveryPhaseLeaveIdenticalSides) {
   test::CutoverDatabase db("torture", kOrgs, 12, 6);
   Shared shared;
@@ -317,14 +334,16 @@ TEST(Torture, ConcurrentWritersThroughEveryPhaseLeaveIdenticalSides) {
         // Whatever happens, the writers and the poller stop before the pool goes away.
         std::exception_ptr failure;
         try {
-          co_await sleep_for(300ms);
+          co_await phase(shared, 300ms, 50);
 
+          // Writers' transactions in flight must end within the lock_timeout for an attempt
+          // to pass: 1 s covers a busy machine (each attempt makes writers wait at most that).
           LockRetryOptions locks;
-          locks.lock_timeout = 200ms;
+          locks.lock_timeout = 1000ms;
           locks.attempts = 20;
           locks.backoff = 50ms;
           EXPECT_EQ(co_await sync_on(pool, locks), 3);
-          co_await sleep_for(200ms);
+          co_await phase(shared, 200ms, 25);
 
           BackfillOptions backfill_options;
           backfill_options.workers = 2;
@@ -333,19 +352,19 @@ TEST(Torture, ConcurrentWritersThroughEveryPhaseLeaveIdenticalSides) {
           backfilled = copied.rows_copied();
 
           shared.mode = Mode::routed;
-          co_await sleep_for(300ms);
+          co_await phase(shared, 300ms, 50);
           // Recorded, so the verification gate of the pilot and the cutover opens.
           verify_clean_live = (co_await verify_phase(pool, {}, StatsLevel::none)).report.clean;
 
           const std::vector<std::int64_t> pilots = {1, 2, 3, 5, 8, 13, 21, 34};
           co_await pilot_add(pool, pilots, StatsLevel::none);
-          co_await sleep_for(700ms);
+          co_await phase(shared, 700ms, 100, 10);
           co_await cut_over(pool, StatsLevel::none);
-          co_await sleep_for(700ms);
+          co_await phase(shared, 700ms, 100, 30);
           co_await rollback(pool, StatsLevel::none);
-          co_await sleep_for(700ms);
+          co_await phase(shared, 700ms, 100, 10);
           co_await cut_over(pool, StatsLevel::none);
-          co_await sleep_for(700ms);
+          co_await phase(shared, 700ms, 100, 30);
 
         } catch (const std::exception& e) {
           failure = std::current_exception();
