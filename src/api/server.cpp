@@ -142,7 +142,7 @@ void Server::Impl::build_replicas() {
                                       .name = "replica:" + replica.name,
                                       .max_size = size,
                                       .acquire_timeout = options.acquire_timeout,
-                                      .connect_timeout = options.connect_timeout,
+                                      .connect_timeout = detail::request_connect_timeout(options),
                                       .operation_timeout = detail::operation_deadline(options)}));
     }
     // A replica read gets the statement timeout plus a margin before it is abandoned for the

@@ -5,6 +5,7 @@
 // thread-safe types. A Worker is used only from its own io_context's thread.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <memory>
@@ -35,6 +36,11 @@ namespace folio::api::detail {
 // never waits on a server or network that went silent.
 inline std::chrono::milliseconds operation_deadline(const ServerOptions& o) {
   return o.statement_timeout + std::chrono::seconds(1);
+}
+// Opening a connection for a request: never longer than a statement may take (a server that
+// accepts but does not answer must not hold a request past its deadline).
+inline std::chrono::milliseconds request_connect_timeout(const ServerOptions& o) {
+  return std::min(o.connect_timeout, operation_deadline(o));
 }
 
 struct Session;
@@ -73,7 +79,7 @@ struct Worker {
                                  .name = "primary",
                                  .max_size = s.options.pool_size,
                                  .acquire_timeout = s.options.acquire_timeout,
-                                 .connect_timeout = s.options.connect_timeout,
+                                 .connect_timeout = request_connect_timeout(s.options),
                                  .operation_timeout = operation_deadline(s.options)}) {}
 
   Shared& shared;
