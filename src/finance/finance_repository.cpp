@@ -82,8 +82,8 @@ asio::awaitable<void> by_id_write(
     const detail::Tables tables{
         .entries = std::string(route.table_name),
         .balances = std::string(deps.routing.route(Table::balances, org).table_name)};
-    done(co_await detail::write_unit(deps.pool, deps.paths, deps.options, operation, org,
-                                     statements(tables)));
+    co_await detail::write_unit(deps.pool, deps.paths, deps.options, operation, org,
+                                statements(tables), done);
     co_return;
   }
   // Partitioned: the locator names the entry's month, so the write opens that month's leaf
@@ -99,10 +99,13 @@ asio::awaitable<void> by_id_write(
                           ? detail::write_target(deps.routing, Table::balances, org, *month)
                           : std::string(physical_name(Table::balances, route.target));
     tables.entry_filter = month_filter(*month);
-    if (done(co_await detail::write_unit(deps.pool, deps.paths, deps.options, operation, org,
-                                         statements(tables)))) {
-      co_return;
-    }
+    bool found = false;
+    co_await detail::write_unit(deps.pool, deps.paths, deps.options, operation, org,
+                                statements(tables), [&](const std::vector<db::Result>& results) {
+                                  found = done(results);
+                                  return found;
+                                });
+    if (found) co_return;
     if (attempt == kLocateAttempts) co_return;
     const auto again = co_await locate(deps, org, kind, id);
     if (again == month) co_return;
@@ -127,8 +130,12 @@ asio::awaitable<Entry> FinanceRepository::create(std::int64_t org, EntryKind kin
       .entries = detail::write_target(routing_, entry_table(kind), org, month),
       .balances = detail::write_target(routing_, Table::balances, org, month)};
   auto statements = one(detail::create_sql(kind, tables), std::move(params));
-  const auto results =
-      co_await detail::write_unit(pool_, paths_, options_, "create", org, std::move(statements));
+  // Nothing inserted (no such organization, another currency): nothing to leave behind.
+  const auto inserted = [](const std::vector<db::Result>& results) {
+    return !results.at(0).front()[1].is_null();
+  };
+  const auto results = co_await detail::write_unit(pool_, paths_, options_, "create", org,
+                                                   std::move(statements), inserted);
   const db::Row row = results.at(0).front();
   const auto org_currency = row.get<std::optional<std::string>>(0);
   if (!org_currency) throw OrgNotFound();

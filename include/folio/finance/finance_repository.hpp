@@ -20,7 +20,8 @@
 // failures (expected while a cutover switches sides) are retried with backoff, up to
 // options.max_attempts; a sync trigger failure is reported (cutover::report_if_sync_failure)
 // and rethrown (db::SyncTriggerFailure). Other failures are db::Error; bad input is
-// InvalidValue naming the field, checked before any SQL runs.
+// InvalidValue naming the field, checked before any SQL runs. A write that changes nothing
+// (no such organization or entry) leaves no marker or cache version behind.
 //
 // Metrics: folio_finance_unit_duration_seconds{operation}, folio_finance_retries_total
 // {operation}, folio_finance_unit_failures_total{operation}.

@@ -219,9 +219,11 @@ asio::awaitable<std::vector<db::Result>> read_unit(db::Pool& pool, const DataPat
 asio::awaitable<std::vector<db::Result>> write_unit(db::Pool& pool, const DataPaths& paths,
                                                     const RepositoryOptions& options,
                                                     std::string_view operation, std::int64_t org,
-                                                    std::vector<db::Statement> statements) {
+                                                    std::vector<db::Statement> statements,
+                                                    const Changed& changed) {
   auto results =
       co_await run_unit(pool, options, operation, org, Access::write, std::move(statements));
+  if (!changed(results)) co_return results;
   std::optional<db::Lsn> lsn;
   if (paths.router != nullptr && paths.router->has_replicas()) {
     lsn = co_await wal_position(pool);

@@ -12,6 +12,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <string_view>
 #include <vector>
 
@@ -44,15 +45,21 @@ boost::asio::awaitable<std::vector<db::Result>> read_unit(db::Pool& pool, const 
                                                           std::int64_t org,
                                                           std::vector<db::Statement> statements);
 
+// Whether a write's results show that it changed anything.
+using Changed = std::function<bool(const std::vector<db::Result>&)>;
+
 // run_unit for a write on the primary, then what it leaves behind for reads: the WAL
 // position (with replicas), the local marker, and the cache's version bump and shared marker.
 // Those never fail the write: if the position cannot be read, the organization reads from
-// the primary for the marker's lifetime.
+// the primary for the marker's lifetime. A write that changed nothing (`changed` says so from
+// its results: no such organization or entry) leaves nothing behind: there is nothing to
+// invalidate, and an unknown organization gets no cache keys.
 boost::asio::awaitable<std::vector<db::Result>> write_unit(db::Pool& pool, const DataPaths& paths,
                                                            const RepositoryOptions& options,
                                                            std::string_view operation,
                                                            std::int64_t org,
-                                                           std::vector<db::Statement> statements);
+                                                           std::vector<db::Statement> statements,
+                                                           const Changed& changed);
 
 // The InvalidValue a CHECK violation of an entry or balance table stands for, chosen by the
 // constraint the server named (db::Error::constraint_name); nullptr when it is not one of
