@@ -50,6 +50,17 @@ inline void prepare_both_sides(const std::string& dsn) {
   }
 }
 
+// prepare_both_sides, a clean full verification (the gate pilots need) and `pilots` (ids
+// separated by spaces) added as pilots on the partitioned tables; the fleet stays on legacy.
+inline void prepare_pilots(const std::string& dsn, const std::string& pilots) {
+  prepare_both_sides(dsn);
+  if (::testing::Test::HasFatalFailure()) return;
+  for (const std::string& step : {std::string("verify"), "pilot add " + pilots}) {
+    const auto r = folioctl("switchover " + step + " --database-url '" + dsn + "'");
+    ASSERT_EQ(r.exit_code, 0) << step << ":\n" << r.output;
+  }
+}
+
 inline std::string create_token(const std::string& dsn, auth::Scope scope,
                                 std::optional<std::int64_t> org) {
   return run_async([&](boost::asio::io_context& io) -> boost::asio::awaitable<std::string> {

@@ -113,11 +113,8 @@ class PilotGuardTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dsn_ = stack_.value("DATABASE_DIRECT_URL");
-    prepare_both_sides(dsn_);
-    for (const std::string step : {"switchover verify", "switchover pilot add 1 2 3"}) {
-      const auto r = folioctl(step + " --database-url '" + dsn_ + "'");
-      ASSERT_EQ(r.exit_code, 0) << step << ":\n" << r.output;
-    }
+    prepare_pilots(dsn_, "1 2 3");
+    if (HasFatalFailure()) return;
     tokens_.resize(kOrgs + 1);
     for (std::int64_t org = 1; org <= kOrgs; ++org) tokens_[org] = stack_.token(org);
     server_ = stack_.start(stack_.options(false, false));
