@@ -20,8 +20,11 @@
 // failures (expected while a cutover switches sides) are retried with backoff, up to
 // options.max_attempts; a sync trigger failure is reported (cutover::report_if_sync_failure)
 // and rethrown (db::SyncTriggerFailure). Other failures are db::Error; bad input is
-// InvalidValue naming the field, checked before any SQL runs. A write that changes nothing
-// (no such organization or entry) leaves no marker or cache version behind.
+// InvalidValue naming the field, checked before any SQL runs. Every read throws OrgNotFound
+// when the organization does not exist: the read's own pipeline asks (no extra round trip),
+// and a replica's "no" is checked on the primary, which a new organization reaches first.
+// A write that changes nothing (no such organization or entry) leaves no marker or cache
+// version behind.
 //
 // Metrics: folio_finance_unit_duration_seconds{operation}, folio_finance_retries_total
 // {operation}, folio_finance_unit_failures_total{operation}.
@@ -67,6 +70,7 @@ class FinanceRepository {
   // "description"/"vendor" (not UTF-8 or containing NUL; a vendor on a revenue).
   boost::asio::awaitable<Entry> create(std::int64_t org, EntryKind kind, NewEntry entry);
 
+  // nullopt when the organization has no such entry.
   boost::asio::awaitable<std::optional<Entry>> get(std::int64_t org, EntryKind kind,
                                                    std::int64_t id);
 

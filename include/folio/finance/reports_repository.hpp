@@ -2,7 +2,8 @@
 // routing picks (legacy or partitioned). Scoped and secured like FinanceRepository (one
 // round trip per report, in a read-only transaction). Every report throws
 // InvalidValue("to") when to < from, and (profit_and_loss, balance_history) when the range
-// exceeds kMaxRangeDays; db::Error otherwise.
+// exceeds kMaxRangeDays; OrgNotFound when the organization does not exist (asked in the same
+// round trip, confirmed on the primary); db::Error otherwise.
 //
 // Thread-safety: as the pool: use from the pool's executor.
 // REQUIRES: pool and routing outlive the repository.

@@ -74,6 +74,16 @@ const UnitMetrics& metrics_of(std::string_view operation) {
 // Where the primary's WAL has got to; after a commit returned, at or past its commit record.
 constexpr std::string_view kWalPositionSql = "SELECT pg_current_wal_lsn()::text";
 
+// Whether the organization exists: the first statement of every read after the scope (and
+// guard), so an unknown organization is told from one without data in the same round trip.
+// (folio_app sees its own organization's row under row-level security.)
+constexpr std::string_view kOrgExistsSql =
+    "SELECT EXISTS (SELECT 1 FROM organizations WHERE id = $1::bigint)";
+
+db::Statement org_exists_statement(std::int64_t org) {
+  return db::Statement{std::string(kOrgExistsSql), db::Params::of(org)};
+}
+
 const obs::Logger& log() {
   static const obs::Logger logger("finance");
   return logger;
@@ -180,8 +190,16 @@ asio::awaitable<std::vector<db::Result>> read_unit(db::Pool& pool, const DataPat
                                                    const RepositoryOptions& options,
                                                    std::string_view operation, std::int64_t org,
                                                    std::vector<db::Statement> statements) {
+  statements.insert(statements.begin(), org_exists_statement(org));
+  // The results without the existence check's; OrgNotFound when it found no organization.
+  const auto known = [](std::vector<db::Result> results) {
+    if (!results.at(0).scalar<bool>()) throw OrgNotFound();
+    results.erase(results.begin());
+    return results;
+  };
   if (paths.router == nullptr) {
-    co_return co_await run_unit(pool, options, operation, org, Access::read, std::move(statements));
+    co_return known(
+        co_await run_unit(pool, options, operation, org, Access::read, std::move(statements)));
   }
   db::ReadPolicy policy;
   if (paths.router->replicas_usable()) {
@@ -198,8 +216,10 @@ asio::awaitable<std::vector<db::Result>> read_unit(db::Pool& pool, const DataPat
   // A replica not yet known to have replayed min_lsn confirms it in the read's own
   // transaction: the guard goes right after the scope statement (set_config() only, no data
   // read) and before the reads (read_guard.hpp).
+  bool on_primary = false;
   auto body = [&](db::Pool& target,
                   db::ReadGuard& guard) -> asio::awaitable<std::vector<db::Result>> {
+    on_primary = &target == &paths.router->primary();
     if (!guard.required()) {
       co_return co_await run_unit(target, options, operation, org, Access::read, statements);
     }
@@ -213,7 +233,13 @@ asio::awaitable<std::vector<db::Result>> read_unit(db::Pool& pool, const DataPat
     results.erase(results.begin());
     co_return results;
   };
-  co_return co_await paths.router->read(policy, body);
+  auto results = co_await paths.router->read(policy, body);
+  // Organizations are created outside folio's write positions, so a replica may not have
+  // replayed a new one yet: only the primary's "no such organization" is believed.
+  if (!on_primary && !results.at(0).scalar<bool>()) {
+    results = co_await paths.router->read(db::ReadPolicy{.primary_only = true}, body);
+  }
+  co_return known(std::move(results));
 }
 
 asio::awaitable<std::vector<db::Result>> write_unit(db::Pool& pool, const DataPaths& paths,

@@ -38,7 +38,10 @@ boost::asio::awaitable<std::vector<db::Result>> run_unit(db::Pool& pool,
 
 // run_unit for a read that may be served by a replica (data_paths.hpp): looks up the
 // organization's latest write position (process-local and, with a cache, fleet-wide) only
-// when a replica is in rotation, then reads through the router.
+// when a replica is in rotation, then reads through the router. The pipeline also asks
+// whether the organization exists (no extra round trip); when it does not, OrgNotFound. A
+// replica's "no" is asked again on the primary first: a new organization may not have
+// reached the replica yet.
 boost::asio::awaitable<std::vector<db::Result>> read_unit(db::Pool& pool, const DataPaths& paths,
                                                           const RepositoryOptions& options,
                                                           std::string_view operation,
