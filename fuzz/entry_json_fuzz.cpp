@@ -8,6 +8,7 @@
 
 #include "api_checks.hpp"
 
+// NOLINTNEXTLINE(readability-identifier-naming): the name libFuzzer calls
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace folio::api::detail;
   using folio::finance::EntryKind;

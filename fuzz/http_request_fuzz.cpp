@@ -22,7 +22,7 @@ namespace {
 namespace http = api::detail::http;
 using namespace api::detail;
 
-constexpr std::size_t kHeaderLimit = 16 * 1024;  // session.cpp
+constexpr std::size_t kHeaderLimit = std::size_t{16} * 1024;  // session.cpp
 
 // The validation of handle_entries, handle_reports and handle_admin, per route and method.
 void validate(const Request& req, const RouteMatch& route, std::string_view query) {
@@ -140,6 +140,7 @@ bool serve_one(boost::asio::const_buffer& input) {
 }  // namespace folio::fuzz
 
 // The bytes are one connection: requests are served while the connection stays open.
+// NOLINTNEXTLINE(readability-identifier-naming): the name libFuzzer calls
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   boost::asio::const_buffer input(data, size);
   while (folio::fuzz::serve_one(input)) {

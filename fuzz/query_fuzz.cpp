@@ -12,6 +12,7 @@
 #include "api_checks.hpp"
 #include "folio/finance/finance_repository.hpp"
 
+// NOLINTNEXTLINE(readability-identifier-naming): the name libFuzzer calls
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace folio::api::detail;
   using folio::fuzz::expect_value_or_problem;

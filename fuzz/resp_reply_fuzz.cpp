@@ -84,6 +84,7 @@ std::vector<std::string_view> arguments(std::string_view bytes) {
 }  // namespace
 }  // namespace folio::fuzz
 
+// NOLINTNEXTLINE(readability-identifier-naming): the name libFuzzer calls
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace folio::fuzz;
   if (size == 0) return 0;

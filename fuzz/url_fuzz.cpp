@@ -127,6 +127,7 @@ void prometheus_url(std::string_view base_url, std::string_view promql) {
 }  // namespace
 }  // namespace folio::fuzz
 
+// NOLINTNEXTLINE(readability-identifier-naming): the name libFuzzer calls
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   folio::fuzz::redis_url(text);
