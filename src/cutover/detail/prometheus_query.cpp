@@ -32,6 +32,28 @@ double sample_value(const json::value& v) {
   return std::strtod(text.c_str(), nullptr);
 }
 
+// The samples of a successful answer. Any other shape (a proxy's page, a version with another
+// format) is a PrometheusError, never a JSON exception: the guard treats it as "cannot ask".
+std::vector<PromSample> samples_of(const json::object& answer, std::string_view promql) {
+  std::vector<PromSample> out;
+  try {
+    const auto& data = answer.at("data").as_object();
+    if (data.at("resultType").as_string() != "vector") {
+      throw PrometheusError("the query '" + std::string(promql) + "' is not an instant vector");
+    }
+    for (const auto& item : data.at("result").as_array()) {
+      const auto& sample = item.as_object();
+      out.push_back({sample.at("metric").as_object(), sample_value(sample.at("value"))});
+    }
+  } catch (const PrometheusError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw PrometheusError("Prometheus answered the query '" + std::string(promql) +
+                          "' in an unexpected shape: " + e.what());
+  }
+  return out;
+}
+
 }  // namespace
 
 PromEndpoint prometheus_endpoint(std::string_view base_url, std::string_view promql) {
@@ -95,16 +117,7 @@ asio::awaitable<std::vector<PromSample>> prometheus_query(asio::any_io_executor 
                                ? std::string(error->as_string())
                                : "HTTP " + std::to_string(res.result_int())));
   }
-  const auto& data = o.at("data").as_object();
-  if (data.at("resultType").as_string() != "vector") {
-    throw PrometheusError("the query '" + std::string(promql) + "' is not an instant vector");
-  }
-  std::vector<PromSample> out;
-  for (const auto& item : data.at("result").as_array()) {
-    const auto& sample = item.as_object();
-    out.push_back({sample.at("metric").as_object(), sample_value(sample.at("value"))});
-  }
-  co_return out;
+  co_return samples_of(o, promql);
 }
 
 }  // namespace folio::cutover::detail
