@@ -106,6 +106,7 @@ TEST(FinancePruning, ReadsAndWritesNameTheOrganizationsLeafOfEachMonth) {
 TEST(FinancePruning, ByIdOperationsFollowTheLocatorAcrossMonths) {
   FinanceDatabase db("fin_locate", kPartitionedOnly);
   db.add_org(kOrg, "EUR");
+  db.add_org(kOrg + 1, "EUR");  // exists: reads of a missing organization are refused
   run(db, [&](Services& s) -> asio::awaitable<void> {
     const auto& known = s.routing.layout()->months[static_cast<std::size_t>(Table::revenues)];
     EXPECT_GE(known.size(), 3u);
