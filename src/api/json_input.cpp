@@ -86,7 +86,8 @@ class DuplicateKeyFinder {
   std::optional<std::string> duplicate_;
 };
 
-std::optional<std::string> duplicate_key(std::string_view body, const json::parse_options& options) {
+std::optional<std::string> duplicate_key(std::string_view body,
+                                         const json::parse_options& options) {
   json::basic_parser<DuplicateKeyFinder> parser(options);
   boost::system::error_code ec;
   parser.write_some(false, body.data(), body.size(), ec);
