@@ -360,7 +360,9 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
   app.add_option("--token-cache-ttl-ms", token_ttl_ms,
-                 "How long a token lookup is cached (a revoked token works this long); 0: off")
+                 "How long a token lookup's answer is cached, found or not: a revoked token "
+                 "keeps working, and a token first presented before it was created keeps being "
+                 "refused, for at most this long; 0: off (every request asks the database)")
       ->envname("FOLIO_TOKEN_CACHE_TTL_MS")
       ->capture_default_str()
       ->check(CLI::Range(0, 3600000));

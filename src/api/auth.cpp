@@ -38,13 +38,18 @@ asio::awaitable<auth::Principal> authenticate(Worker& worker, const Request& req
   while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
   if (!auth::well_formed(token)) unauthorized("unknown token");
 
+  // Only the token's SHA-256 is used from here on (the cache's key, the database's), so the
+  // time a lookup takes depends on the digest, never on how much of a real token matched.
   const auto hash = auth::hash_token(token);
   auto& cache = worker.shared.token_cache;
-  auto cached = cache.get(hash, auth::TokenCache::Clock::now());
+  const auto asked_at = auth::TokenCache::Clock::now();
+  auto cached = cache.get(hash, asked_at);
   if (!cached) {
     auto found = co_await auth::TokenStore::lookup_hash(worker.pool, hash);
-    cache.put(hash, found, auth::TokenCache::Clock::now());
-    cached = std::move(found);
+    // Dated when asked, not when answered: a revocation that lands while the query runs is
+    // still seen within one TTL.
+    cache.put(hash, found, asked_at);
+    cached = found;
   }
   if (!*cached) unauthorized("unknown or revoked token");
   co_return **cached;

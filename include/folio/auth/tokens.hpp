@@ -46,7 +46,8 @@ using TokenHash = std::array<unsigned char, 32>;
 
 // A new random token. Throws std::runtime_error when OpenSSL has no randomness to give.
 std::string generate_token();
-// True when `token` has the shape of a folio token (prefix, length, alphabet).
+// True when `token` has the shape of a folio token (prefix, length, alphabet). Takes the same
+// time for every token of the right length, well-formed or not.
 bool well_formed(std::string_view token);
 // SHA-256 of the token's text.
 TokenHash hash_token(std::string_view token);
