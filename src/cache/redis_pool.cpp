@@ -43,33 +43,33 @@ struct RedisPool::Unit {
   asio::steady_timer timer;  // cancelled when done
 };
 
-struct RedisPool::Waiter {
-  Waiter(const asio::any_io_executor& executor, Clock::time_point deadline)
-      : timer(executor, deadline) {}
-  asio::steady_timer timer;
-  std::unique_ptr<RedisConnection> conn;  // handed over by release()
-  bool slot = false;                      // a connection slot became free: open a new one
-};
-
-// A connection lent for one call; returns itself (or is dropped when broken) on destruction.
+// A connection lent for one call; returns itself (or is dropped when broken) on destruction,
+// or just closes when the pool is gone by then.
 class RedisPool::Lease {
  public:
   Lease(RedisPool* pool, std::unique_ptr<RedisConnection> conn, bool reused) noexcept
-      : pool_(pool), conn_(std::move(conn)), reused_(reused) {}
-  Lease(Lease&& other) noexcept
-      : pool_(other.pool_), conn_(std::move(other.conn_)), reused_(other.reused_) {}
+      : pool_(pool), alive_(pool->alive_), conn_(std::move(conn)), reused_(reused) {}
+  Lease(Lease&& other) noexcept = default;
   Lease& operator=(Lease&&) = delete;
   ~Lease() {
-    if (conn_) pool_->release(std::move(conn_));
+    if (conn_ && !alive_.expired()) pool_->release(std::move(conn_));
   }
   RedisConnection& operator*() const noexcept { return *conn_; }
   bool reused() const noexcept { return reused_; }
+  bool pool_gone() const noexcept { return alive_.expired(); }
 
  private:
   RedisPool* pool_;
+  std::weak_ptr<void> alive_;
   std::unique_ptr<RedisConnection> conn_;
   bool reused_;
 };
+
+namespace {
+RedisPoolClosed closed_error(const std::string& address, std::string_view when) {
+  return RedisPoolClosed("Redis pool for " + address + " was shut down " + std::string(when));
+}
+}  // namespace
 
 RedisPool::RedisPool(asio::any_io_executor executor, RedisPoolOptions options)
     : executor_(std::move(executor)),
@@ -78,7 +78,30 @@ RedisPool::RedisPool(asio::any_io_executor executor, RedisPoolOptions options)
   if (options_.max_size == 0) options_.max_size = 1;
 }
 
-RedisPool::~RedisPool() = default;
+RedisPool::~RedisPool() { close(); }
+
+void RedisPool::close() noexcept {
+  if (waiters_.closed()) return;
+  std::exception_ptr error;
+  try {
+    error =
+        std::make_exception_ptr(closed_error(options_.config.address(), "while waiting for it"));
+  } catch (...) {
+    error = std::current_exception();  // std::bad_alloc: still an error, if a less clear one
+  }
+  auto fail = [&](const std::shared_ptr<Unit>& unit) {
+    if (unit->done) return;
+    unit->error = error;
+    unit->done = true;
+    wake(unit->timer);
+  };
+  for (const auto& unit : queue_) fail(unit);
+  queue_.clear();
+  for (const auto* batch : in_flight_) std::for_each(batch->begin(), batch->end(), fail);
+  for (auto& conn : waiters_.close(error)) drop(std::move(conn));
+  for (auto& conn : idle_) drop(std::move(conn));
+  idle_.clear();
+}
 
 asio::awaitable<Reply> RedisPool::command(std::span<const std::string> args) {
   return run_command(std::vector<std::string>(args.begin(), args.end()));
@@ -94,9 +117,12 @@ asio::awaitable<Reply> RedisPool::run_command(std::vector<std::string> args) {
   std::string name = args.front();
   std::vector<std::vector<std::string>> commands;
   commands.push_back(std::move(args));
+  const std::weak_ptr<void> alive = alive_;  // the pool may be destroyed before this resumes
   auto replies = co_await submit(std::move(commands));
-  if (replies.at(0).is_error())
-    detail::throw_error_reply(name, options_.config.address(), replies[0]);
+  if (replies.at(0).is_error()) {
+    detail::throw_error_reply(
+        name, alive.expired() ? "a closed Redis pool" : options_.config.address(), replies[0]);
+  }
   co_return std::move(replies[0]);
 }
 
@@ -113,6 +139,7 @@ asio::awaitable<std::vector<Reply>> RedisPool::submit(
     std::vector<std::vector<std::string>> commands) {
   // A queued call waits for a flusher to pick it up and for its batch's round trip: at most
   // acquire_timeout + command_timeout, so a slow Redis costs a caller a bounded delay.
+  if (closed()) throw closed_error(options_.config.address(), "before this call");
   const auto limit = options_.acquire_timeout + options_.config.command_timeout;
   auto unit = std::make_shared<Unit>(executor_, std::move(commands));
   unit->timer.expires_after(limit);
@@ -126,7 +153,8 @@ asio::awaitable<std::vector<Reply>> RedisPool::submit(
     boost::system::error_code ec;
     co_await unit->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     // Not done: the wait expired, or this caller was cancelled. The unit stays with its
-    // flusher (it is shared), which finishes it for nobody.
+    // flusher (it is shared), which finishes it for nobody. (Done also when close() failed
+    // it: then nothing of the pool, which may be gone, is touched.)
     if (!unit->done && ec == asio::error::operation_aborted) {
       throw boost::system::system_error(ec);
     }
@@ -142,7 +170,7 @@ asio::awaitable<std::vector<Reply>> RedisPool::submit(
 }
 
 asio::awaitable<void> RedisPool::flush(RedisPool* pool, std::weak_ptr<void> alive) {
-  while (!alive.expired() && !pool->queue_.empty()) {
+  while (!alive.expired() && !pool->closed() && !pool->queue_.empty()) {
     std::vector<std::shared_ptr<Unit>> batch;
     std::vector<std::vector<std::string>> commands;
     while (!pool->queue_.empty() &&
@@ -152,6 +180,16 @@ asio::awaitable<void> RedisPool::flush(RedisPool* pool, std::weak_ptr<void> aliv
       pool->queue_.pop_front();
       for (auto& command : batch.back()->commands) commands.push_back(std::move(command));
     }
+    // Listed while on the wire, for close(); unlisted however this frame ends.
+    pool->in_flight_.push_back(&batch);
+    struct Unlist {
+      const std::weak_ptr<void>& alive;
+      RedisPool* pool;
+      std::vector<std::shared_ptr<Unit>>* batch;
+      ~Unlist() {
+        if (!alive.expired()) std::erase(pool->in_flight_, batch);
+      }
+    } unlist{alive, pool, &batch};
     std::vector<Reply> replies;
     std::exception_ptr error;
     try {
@@ -168,6 +206,10 @@ asio::awaitable<void> RedisPool::flush(RedisPool* pool, std::weak_ptr<void> aliv
     std::size_t next = 0;
     for (auto& unit : batch) {
       const std::size_t count = unit->commands.size();
+      if (unit->done) {  // failed by close() meanwhile
+        next += count;
+        continue;
+      }
       if (error) {
         unit->error = error;
       } else {
@@ -187,15 +229,17 @@ auto RedisPool::with_connection(Op op) -> decltype(op(std::declval<RedisConnecti
   for (std::size_t attempt = 0;; ++attempt) {
     Lease lease = co_await acquire();
     const bool may_retry = lease.reused() && attempt < options_.max_size;
+    // Read before the call: the pool may be gone when it returns (then nothing is retried).
+    const auto stale_within = options_.config.command_timeout;
     const auto start = Clock::now();
     try {
       co_return co_await op(*lease);
     } catch (const RedisConnectionError& e) {
       // Only a plain connection error (the server closed or reset the connection), quickly:
       // a timeout may have left the command running, TLS and protocol errors are not stale.
-      const bool stale = typeid(e) == typeid(RedisConnectionError) &&
-                         Clock::now() - start < options_.config.command_timeout;
-      if (!may_retry || !stale) throw;
+      const bool stale =
+          typeid(e) == typeid(RedisConnectionError) && Clock::now() - start < stale_within;
+      if (!may_retry || !stale || lease.pool_gone()) throw;
     }
     ++stats_.stale_retries;
     // The lease is destroyed here: its broken connection is dropped before the next attempt.
@@ -205,6 +249,7 @@ auto RedisPool::with_connection(Op op) -> decltype(op(std::declval<RedisConnecti
 asio::awaitable<RedisPool::Lease> RedisPool::acquire() {
   const auto deadline = Clock::now() + options_.acquire_timeout;
   while (true) {
+    if (closed()) throw closed_error(options_.config.address(), "before this call");
     while (!idle_.empty()) {
       auto conn = std::move(idle_.back());
       idle_.pop_back();
@@ -217,25 +262,17 @@ asio::awaitable<RedisPool::Lease> RedisPool::acquire() {
     if (size_ < options_.max_size) {
       const auto now = Clock::now();
       if (now < next_connect_at_) throw_backoff(now);
-      co_return Lease(this, co_await open_connection(), false);
+      auto conn = co_await open_connection();  // throws when the pool closed meanwhile
+      co_return Lease(this, std::move(conn), false);
     }
 
-    Waiter waiter(executor_, deadline);
-    waiters_.push_back(&waiter);
-    struct Unlink {
-      RedisPool* pool;
-      Waiter* waiter;
-      ~Unlink() {
-        auto& q = pool->waiters_;
-        q.erase(std::remove(q.begin(), q.end(), waiter), q.end());
-      }
-    } unlink{this, &waiter};
-
-    boost::system::error_code ec;
-    co_await waiter.timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    if (waiter.conn) co_return Lease(this, std::move(waiter.conn), true);
-    if (waiter.slot) continue;
-    if (ec == asio::error::operation_aborted) throw boost::system::system_error(ec);
+    WaitQueue::Waiter waiter(waiters_, executor_, deadline);
+    // Throws RedisPoolClosed without touching the pool when it is closed or destroyed meanwhile.
+    auto outcome = co_await waiter.wait();
+    if (outcome.wake == WaitQueue::Wake::kResource) {
+      co_return Lease(this, std::move(outcome.resource), true);
+    }
+    if (outcome.wake == WaitQueue::Wake::kSlot) continue;
     throw RedisConnectionError("Redis pool for " + options_.config.address() +
                                ": no free connection within " +
                                std::to_string(options_.acquire_timeout.count()) + " ms (all " +
@@ -245,13 +282,26 @@ asio::awaitable<RedisPool::Lease> RedisPool::acquire() {
 }
 
 asio::awaitable<std::unique_ptr<RedisConnection>> RedisPool::open_connection() {
+  if (closed()) throw closed_error(options_.config.address(), "before this call");
   ++size_;
+  // The pool may be closed or destroyed while the connection is being opened.
+  const std::weak_ptr<void> alive = alive_;
+  const std::string address = options_.config.address();
   std::unique_ptr<RedisConnection> conn;
   std::exception_ptr error;
   try {
     conn = co_await RedisConnection::connect(executor_, options_.config);
   } catch (...) {
     error = std::current_exception();
+  }
+  if (alive.expired()) throw closed_error(address, "while opening a connection");
+  if (closed()) {
+    if (conn) {
+      drop(std::move(conn));
+    } else {
+      --size_;
+    }
+    throw closed_error(address, "while opening a connection");
   }
   if (error) {
     --size_;
@@ -323,18 +373,16 @@ void RedisPool::throw_backoff(Clock::time_point now) const {
 }
 
 void RedisPool::release(std::unique_ptr<RedisConnection> conn) noexcept {
+  if (closed()) {
+    drop(std::move(conn));
+    return;
+  }
   if (conn->broken()) {
     drop(std::move(conn));
     wake_for_free_slot();
     return;
   }
-  if (!waiters_.empty()) {
-    Waiter* w = waiters_.front();
-    waiters_.pop_front();
-    w->conn = std::move(conn);
-    wake(w->timer);
-    return;
-  }
+  if (waiters_.hand_over(conn)) return;
   idle_.push_back(std::move(conn));
   if (size_ > options_.max_size) {  // check() opened one beyond the limit
     drop(std::move(idle_.front()));
@@ -348,13 +396,7 @@ void RedisPool::drop(std::unique_ptr<RedisConnection> conn) noexcept {
   ++stats_.connections_dropped;
 }
 
-void RedisPool::wake_for_free_slot() noexcept {
-  if (waiters_.empty()) return;
-  Waiter* w = waiters_.front();
-  waiters_.pop_front();
-  w->slot = true;
-  wake(w->timer);
-}
+void RedisPool::wake_for_free_slot() noexcept { waiters_.wake_for_slot(); }
 
 RedisPoolStats RedisPool::stats() const noexcept {
   RedisPoolStats s = stats_;

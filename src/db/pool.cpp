@@ -9,6 +9,9 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
+#include <exception>
+#include <optional>
+#include <string>
 
 #include "detail/pool_registry.hpp"
 #include "folio/db/errors.hpp"
@@ -17,21 +20,18 @@ namespace folio::db {
 
 namespace {
 constexpr std::chrono::seconds kRollbackDeadline{5};
-}  // namespace
 
-struct Pool::Waiter {
-  Waiter(const asio::any_io_executor& executor, std::chrono::steady_clock::time_point deadline)
-      : timer(executor, deadline) {}
-  asio::steady_timer timer;
-  std::unique_ptr<Connection> conn;  // handed over by release()
-  bool slot = false;                 // a connection slot became free: open a new one
-  bool first_in_line = false;        // queued ahead of the regular callers
-};
+// What a caller gets from a pool that was shut down `when` ("while waiting for a connection").
+PoolClosed closed_error(const std::string& name, std::string_view when) {
+  return PoolClosed("", "connection pool '" + name + "' was shut down " + std::string(when));
+}
+}  // namespace
 
 PooledConnection& PooledConnection::operator=(PooledConnection&& other) noexcept {
   if (this != &other) {
     give_back();
     pool_ = other.pool_;
+    alive_ = std::move(other.alive_);
     conn_ = std::move(other.conn_);
   }
   return *this;
@@ -40,7 +40,8 @@ PooledConnection& PooledConnection::operator=(PooledConnection&& other) noexcept
 PooledConnection::~PooledConnection() { give_back(); }
 
 void PooledConnection::give_back() noexcept {
-  if (conn_ && pool_ != nullptr) pool_->release(std::move(conn_));
+  // A pool destroyed meanwhile: the connection just closes.
+  if (conn_ && pool_ != nullptr && !alive_.expired()) pool_->release(std::move(conn_));
   conn_.reset();
 }
 
@@ -50,7 +51,28 @@ Pool::Pool(asio::any_io_executor executor, PoolOptions options)
   detail::register_pool(*this);
 }
 
-Pool::~Pool() { detail::unregister_pool(*this); }
+Pool::~Pool() {
+  detail::unregister_pool(*this);
+  close();
+}
+
+void Pool::close() noexcept {
+  if (waiters_.closed()) return;
+  std::exception_ptr error;
+  try {
+    error = std::make_exception_ptr(closed_error(options_.name, "while waiting for a connection"));
+  } catch (...) {
+    error = std::current_exception();  // std::bad_alloc: still an error, if a less clear one
+  }
+  // Connections handed to waiters that had not run yet come back as still lent.
+  for (auto& conn : waiters_.close(error)) {
+    --in_use_;
+    drop(std::move(conn));
+  }
+  for (auto& conn : idle_) drop(std::move(conn));
+  idle_.clear();
+  publish();
+}
 
 asio::awaitable<PooledConnection> Pool::acquire() {
   return acquire(options_.acquire_timeout, false, false);
@@ -64,6 +86,7 @@ asio::awaitable<PooledConnection> Pool::acquire(std::chrono::milliseconds timeou
                                                 bool first_in_line, bool bounds_connect) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
+    if (waiters_.closed()) throw closed_error(options_.name, "before this call");
     while (!idle_.empty()) {
       auto conn = std::move(idle_.back());
       idle_.pop_back();
@@ -75,7 +98,7 @@ asio::awaitable<PooledConnection> Pool::acquire(std::chrono::milliseconds timeou
       }
       ++in_use_;
       publish();
-      co_return PooledConnection(this, std::move(conn));
+      co_return PooledConnection(this, alive_, std::move(conn));
     }
     if (size_ < options_.max_size) {
       ++size_;
@@ -89,47 +112,53 @@ asio::awaitable<PooledConnection> Pool::acquire(std::chrono::milliseconds timeou
             deadline - std::chrono::steady_clock::now());
         connect_within = std::max(std::chrono::milliseconds(1), std::min(connect_within, left));
       }
+      // The pool may be closed or destroyed while the connection is being opened.
+      const std::weak_ptr<void> alive = alive_;
+      const std::string name = options_.name;
+      std::exception_ptr connect_error;
       try {
         conn = co_await Connection::connect(executor_, options_.dsn, connect_within);
-        conn->set_operation_timeout(options_.operation_timeout);
       } catch (...) {
+        connect_error = std::current_exception();
+      }
+      if (alive.expired()) throw closed_error(name, "while opening a connection");
+      if (closed()) {
+        if (conn) {
+          drop(std::move(conn));
+        } else {
+          --size_;
+          publish();
+        }
+        throw closed_error(name, "while opening a connection");
+      }
+      if (connect_error) {
         --size_;
         publish();
         wake_for_free_slot();
-        throw;
+        std::rethrow_exception(connect_error);
       }
+      conn->set_operation_timeout(options_.operation_timeout);
       ++opened_;
       ++in_use_;
       publish();
-      co_return PooledConnection(this, std::move(conn));
+      co_return PooledConnection(this, alive_, std::move(conn));
     }
 
-    Waiter waiter(executor_, deadline);
-    waiter.first_in_line = first_in_line;
-    if (first_in_line) {
-      // Behind the other callers first in line, ahead of everyone else.
-      auto at = std::find_if(waiters_.begin(), waiters_.end(),
-                             [](const Waiter* w) { return !w->first_in_line; });
-      waiters_.insert(at, &waiter);
-    } else {
-      waiters_.push_back(&waiter);
+    WaitQueue::Waiter waiter(waiters_, executor_, deadline, first_in_line);
+    publish();
+    std::optional<WaitQueue::Outcome> outcome;
+    try {
+      // Throws PoolClosed without touching the pool when it is closed or destroyed meanwhile.
+      outcome = co_await waiter.wait();
+    } catch (const boost::system::system_error&) {
+      publish();  // cancelled
+      throw;
     }
     publish();
-    struct Unlink {
-      Pool* pool;
-      Waiter* waiter;
-      ~Unlink() {
-        auto& q = pool->waiters_;
-        q.erase(std::remove(q.begin(), q.end(), waiter), q.end());
-        pool->publish();
-      }
-    } unlink{this, &waiter};
-
-    boost::system::error_code ec;
-    co_await waiter.timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    if (waiter.conn) co_return PooledConnection(this, std::move(waiter.conn));
-    if (waiter.slot) continue;
-    if (ec == asio::error::operation_aborted) throw boost::system::system_error(ec);
+    if (outcome->wake == WaitQueue::Wake::kResource) {
+      co_return PooledConnection(this, alive_, std::move(outcome->resource));
+    }
+    if (outcome->wake == WaitQueue::Wake::kSlot) continue;
     ++acquire_timeouts_;
     throw PoolTimeout("", "connection pool '" + options_.name + "' exhausted: all " +
                               std::to_string(options_.max_size) +
@@ -140,6 +169,10 @@ asio::awaitable<PooledConnection> Pool::acquire(std::chrono::milliseconds timeou
 
 void Pool::release(std::unique_ptr<Connection> conn) noexcept {
   --in_use_;
+  if (closed()) {
+    drop(std::move(conn));
+    return;
+  }
   switch (conn->broken() ? TxStatus::kUnknown : conn->tx_status()) {
     case TxStatus::kIdle:
       hand_over(std::move(conn));
@@ -180,7 +213,8 @@ asio::awaitable<void> Pool::rollback_and_release(std::weak_ptr<void> alive, Pool
   // The pool may have been destroyed while the ROLLBACK ran: then just close the connection.
   if (alive.expired()) co_return;
   --pool->in_use_;
-  if (outcome.index() == 1 || conn->broken() || conn->tx_status() != TxStatus::kIdle) {
+  if (outcome.index() == 1 || conn->broken() || conn->tx_status() != TxStatus::kIdle ||
+      pool->closed()) {
     pool->drop(std::move(conn));
     pool->wake_for_free_slot();
   } else {
@@ -189,12 +223,8 @@ asio::awaitable<void> Pool::rollback_and_release(std::weak_ptr<void> alive, Pool
 }
 
 void Pool::hand_over(std::unique_ptr<Connection> conn) noexcept {
-  if (!waiters_.empty()) {
-    Waiter* w = waiters_.front();
-    waiters_.pop_front();
-    w->conn = std::move(conn);
+  if (waiters_.hand_over(conn)) {
     ++in_use_;
-    w->timer.cancel();
   } else {
     idle_.push_back(std::move(conn));
   }
@@ -209,12 +239,7 @@ void Pool::drop(std::unique_ptr<Connection> conn) noexcept {
 }
 
 void Pool::wake_for_free_slot() noexcept {
-  if (waiters_.empty()) return;
-  Waiter* w = waiters_.front();
-  waiters_.pop_front();
-  w->slot = true;
-  w->timer.cancel();
-  publish();
+  if (waiters_.wake_for_slot()) publish();
 }
 
 void Pool::publish() noexcept {

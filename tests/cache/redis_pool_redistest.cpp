@@ -1,7 +1,7 @@
 // RedisPool against the local stack's real Redis (TLS, requirepass): commands and pipelines,
 // many more callers than connections, a connection killed server-side, the reconnect backoff
-// (Redis made unreachable by stopping a forwarder in front of it), acquire timeouts, and the
-// start-up check refusing a wrong CA or password.
+// (Redis made unreachable by stopping a forwarder in front of it), acquire timeouts, the
+// start-up check refusing a wrong CA or password, and a pool shut down while calls wait.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -14,7 +14,9 @@
 #include <boost/asio/use_future.hpp>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -323,6 +325,86 @@ TEST(RedisPoolTest, CheckKeepsTheConnection) {
     EXPECT_EQ(pool.stats().idle, 1u);
     EXPECT_EQ((co_await pool.command("PING")).as_string(), "PONG");
     EXPECT_EQ(pool.stats().connections_opened, 1u);
+  });
+}
+
+// One command on `pool`, its outcome as text: the reply, or "<exception type>: <message>".
+asio::awaitable<void> command_into(RedisPool& pool, std::vector<std::string> command,
+                                   std::string& outcome, int& finished) {
+  try {
+    const auto reply = co_await pool.command(std::span<const std::string>(command));
+    outcome = reply.is_nil() ? "nil" : reply.as_string();
+  } catch (const RedisPoolClosed& e) {
+    outcome = std::string("RedisPoolClosed: ") + e.what();
+  } catch (const std::exception& e) {
+    outcome = std::string("other: ") + e.what();
+  }
+  ++finished;
+}
+
+// Calls waiting on a pool of one connection — one on the wire (a BLPOP holding it), the
+// others queued behind it — all fail at once with RedisPoolClosed when the pool is destroyed;
+// the busy connection finishes its BLPOP afterwards and just closes.
+TEST(RedisPoolTest, DestroyedWhileCallsWaitEveryCallGetsRedisPoolClosed) {
+  run([](asio::any_io_executor ex) -> asio::awaitable<void> {
+    auto options = pool_options(1);
+    options.acquire_timeout = 5000ms;
+    options.config.command_timeout = 5000ms;
+    auto pool = std::make_unique<RedisPool>(ex, options);
+    co_await pool->command("PING");
+    const std::vector<std::string> blpop = {"BLPOP", key("never"), "1"};  // holds it 1 s
+    const std::vector<std::string> ping = {"PING"};
+    constexpr int kCalls = 4;
+    std::vector<std::string> outcomes(kCalls + 1);
+    int finished = 0;
+    asio::co_spawn(ex, command_into(*pool, blpop, outcomes[0], finished), asio::detached);
+    co_await sleep_for(50ms);  // the BLPOP is on the wire
+    for (int i = 1; i <= kCalls; ++i) {
+      asio::co_spawn(ex, command_into(*pool, ping, outcomes[i], finished), asio::detached);
+    }
+    co_await sleep_for(20ms);
+    EXPECT_EQ(finished, 0);
+    const auto start = Clock::now();
+    pool.reset();
+    while (finished < kCalls + 1 && elapsed_ms(start) < 30000) co_await sleep_for(5ms);
+    EXPECT_LT(elapsed_ms(start), 900);  // at once, not when the BLPOP ends
+    const std::string closed = "RedisPoolClosed: Redis pool for " + options.config.address() +
+                               " was shut down while waiting for it";
+    EXPECT_EQ(outcomes, std::vector<std::string>(kCalls + 1, closed));
+    // The BLPOP's connection comes back to the destroyed pool when its second is up.
+    co_await sleep_for(1500ms);
+  });
+}
+
+TEST(RedisPoolTest, CloseFailsWaitingAndLaterCalls) {
+  run([](asio::any_io_executor ex) -> asio::awaitable<void> {
+    auto options = pool_options(1);
+    options.config.command_timeout = 5000ms;
+    RedisPool pool(ex, options);
+    co_await pool.command("PING");
+    const std::vector<std::string> blpop = {"BLPOP", key("never"), "1"};  // holds it 1 s
+    const std::vector<std::string> ping = {"PING"};
+    std::vector<std::string> outcomes(3);
+    int finished = 0;
+    asio::co_spawn(ex, command_into(pool, blpop, outcomes[0], finished), asio::detached);
+    co_await sleep_for(50ms);
+    for (int i = 1; i < 3; ++i) {
+      asio::co_spawn(ex, command_into(pool, ping, outcomes[i], finished), asio::detached);
+    }
+    co_await sleep_for(20ms);
+    pool.close();
+    EXPECT_TRUE(pool.closed());
+    while (finished < 3) co_await sleep_for(5ms);
+    const std::string prefix = "RedisPoolClosed: Redis pool for " + options.config.address();
+    EXPECT_EQ(outcomes,
+              std::vector<std::string>(3, prefix + " was shut down while waiting for it"));
+    std::string later;
+    co_await command_into(pool, ping, later, finished);
+    EXPECT_EQ(later, prefix + " was shut down before this call");
+    // The BLPOP's connection is closed when it comes back, not kept.
+    for (int i = 0; i < 300 && pool.stats().size > 0; ++i) co_await sleep_for(10ms);
+    EXPECT_EQ(pool.stats().size, 0u);
+    EXPECT_EQ(pool.stats().idle, 0u);
   });
 }
 

@@ -1,12 +1,14 @@
 // folio::db::Pool against the real local stack: exhaustion, replacement of killed
-// connections, counts.
+// connections, counts, and shutting a pool down while callers wait on it.
 #include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -226,6 +228,112 @@ TEST(Pool, DeadlineBoundsOpeningAConnection) {
     EXPECT_GE(waited, milliseconds(250));
     EXPECT_LT(waited, milliseconds(3000));
     EXPECT_EQ(pool.stats().size, 0u);
+  });
+}
+
+asio::awaitable<void> sleep_for(milliseconds duration) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, duration);
+  co_await timer.async_wait(asio::use_awaitable);
+}
+
+// One acquire() on `pool`, its outcome as text: "acquired" or "<exception type>: <message>".
+awaitable<void> acquire_into(Pool& pool, std::string& outcome, int& finished) {
+  try {
+    auto conn = co_await pool.acquire();
+    outcome = "acquired";
+  } catch (const PoolClosed& e) {
+    outcome = std::string("PoolClosed: ") + e.what();
+  } catch (const std::exception& e) {
+    outcome = std::string("other: ") + e.what();
+  }
+  ++finished;
+}
+
+// Callers waiting for the only connection when the pool is destroyed all fail at once with
+// PoolClosed; the connection lent out before is given back afterwards and just closes.
+TEST(Pool, DestroyedWhileCallersWaitEveryWaiterGetsPoolClosed) {
+  run_async([](asio::io_context& io) -> awaitable<void> {
+    auto o = options("DATABASE_URL", 1);
+    o.acquire_timeout = milliseconds(60000);  // the waiters must end by the shutdown, not this
+    auto pool = std::make_unique<Pool>(io.get_executor(), o);
+    auto held = co_await pool->acquire();
+    constexpr int kWaiters = 4;
+    std::vector<std::string> outcomes(kWaiters);
+    int finished = 0;
+    for (auto& outcome : outcomes) {
+      asio::co_spawn(io, acquire_into(*pool, outcome, finished), asio::detached);
+    }
+    while (pool->stats().waiting < kWaiters) co_await sleep_for(milliseconds(5));
+    const auto started = std::chrono::steady_clock::now();
+    pool.reset();
+    while (finished < kWaiters) co_await sleep_for(milliseconds(5));
+    EXPECT_LT(std::chrono::steady_clock::now() - started, milliseconds(30000));
+    EXPECT_EQ(outcomes,
+              std::vector<std::string>(kWaiters,
+                                       "PoolClosed: connection pool 'DATABASE_URL' was shut down "
+                                       "while waiting for a connection"));
+    // The lent connection still works, and giving it back to the destroyed pool closes it.
+    EXPECT_EQ((co_await held->query("SELECT 1")).scalar<std::int32_t>(), 1);
+    { auto given_back = std::move(held); }
+  });
+}
+
+TEST(Pool, CloseFailsWaitersAndLaterCallsAndClosesReturnedConnections) {
+  run_async([](asio::io_context& io) -> awaitable<void> {
+    auto o = options("DATABASE_URL", 2);
+    o.acquire_timeout = milliseconds(60000);
+    Pool pool(io.get_executor(), o);
+    auto held = co_await pool.acquire();
+    { auto idle = co_await pool.acquire(); }  // one idle connection
+    auto held2 = co_await pool.acquire();
+    EXPECT_EQ(pool.stats().size, 2u);
+    std::vector<std::string> outcomes(3);
+    int finished = 0;
+    for (auto& outcome : outcomes) {
+      asio::co_spawn(io, acquire_into(pool, outcome, finished), asio::detached);
+    }
+    while (pool.stats().waiting < 3) co_await sleep_for(milliseconds(5));
+    pool.close();
+    EXPECT_TRUE(pool.closed());
+    EXPECT_EQ(pool.stats().waiting, 0u);
+    while (finished < 3) co_await sleep_for(milliseconds(5));
+    EXPECT_EQ(outcomes,
+              std::vector<std::string>(3,
+                                       "PoolClosed: connection pool 'DATABASE_URL' was shut down "
+                                       "while waiting for a connection"));
+    std::string later;
+    co_await acquire_into(pool, later, finished);
+    EXPECT_EQ(later, "PoolClosed: connection pool 'DATABASE_URL' was shut down before this call");
+    // Connections given back after the close are closed, not kept.
+    { auto given_back = std::move(held); }
+    { auto given_back = std::move(held2); }
+    EXPECT_EQ(pool.stats().size, 0u);
+    EXPECT_EQ(pool.stats().idle, 0u);
+    EXPECT_EQ(pool.stats().in_use, 0u);
+    pool.close();  // idempotent
+  });
+}
+
+// A caller whose connection is still being opened when the pool goes away gets PoolClosed
+// when the attempt ends, not a pool that no longer exists.
+TEST(Pool, DestroyedWhileOpeningAConnectionTheCallerGetsPoolClosed) {
+  run_async([](asio::io_context& io) -> awaitable<void> {
+    // Listening, never accepting: the attempt hangs until connect_timeout.
+    asio::ip::tcp::acceptor silent(io, {asio::ip::make_address("127.0.0.1"), 0});
+    PoolOptions o;
+    o.dsn = "postgresql://folio@127.0.0.1:" + std::to_string(silent.local_endpoint().port()) +
+            "/folio?sslmode=disable";
+    o.name = "silent";
+    o.connect_timeout = milliseconds(300);
+    auto pool = std::make_unique<Pool>(io.get_executor(), o);
+    std::string outcome;
+    int finished = 0;
+    asio::co_spawn(io, acquire_into(*pool, outcome, finished), asio::detached);
+    while (pool->stats().size < 1) co_await sleep_for(milliseconds(5));
+    pool.reset();
+    while (finished < 1) co_await sleep_for(milliseconds(5));
+    EXPECT_EQ(outcome,
+              "PoolClosed: connection pool 'silent' was shut down while opening a connection");
   });
 }
 

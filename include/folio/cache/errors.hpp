@@ -5,7 +5,8 @@
 //   │  │                          broken() and must be dropped (a retry on a new one may work)
 //   │  ├─ RedisTlsError           TLS setup or handshake failed, e.g. the server certificate did
 //   │  │                          not verify: a configuration problem, retrying will not help
-//   │  └─ RedisProtocolError      the server sent bytes that are not RESP
+//   │  ├─ RedisProtocolError      the server sent bytes that are not RESP
+//   │  └─ RedisPoolClosed         the pool was shut down (closed or destroyed) before the reply
 //   ├─ RedisAuthError             the server refused AUTH (WRONGPASS) or wants one (NOAUTH)
 //   ├─ RedisCommandError          an error reply to a command (WRONGTYPE, ERR ...); the
 //   │                             connection stays usable
@@ -33,6 +34,9 @@ class RedisTlsError : public RedisConnectionError {
   using RedisConnectionError::RedisConnectionError;
 };
 class RedisProtocolError : public RedisConnectionError {
+  using RedisConnectionError::RedisConnectionError;
+};
+class RedisPoolClosed : public RedisConnectionError {
   using RedisConnectionError::RedisConnectionError;
 };
 

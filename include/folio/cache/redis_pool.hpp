@@ -31,9 +31,14 @@
 // "reconnect backoff: last error: ". Idle connections are still used meanwhile. A successful
 // connect resets the backoff.
 //
-// Thread-safety: bound to its executor; call it only from there (any number of coroutines at
-// once). options() and executor() are immutable.
-// REQUIRES: the pool outlives every call on it.
+// Shutting down: close() (and the destructor, which closes) fails every call still waiting —
+// queued, or in a batch on the wire — at once with RedisPoolClosed, and the calls made later.
+// Connections busy with a batch, or being opened, finish that and are then closed. So a pool
+// may be destroyed while calls are suspended in it; their coroutines must still run on an
+// executor that is alive.
+//
+// Thread-safety: bound to its executor; call it and destroy it only from there (any number of
+// coroutines at once). options() and executor() are immutable.
 #pragma once
 
 #include <array>
@@ -52,6 +57,7 @@
 #include "folio/cache/redis_config.hpp"
 #include "folio/cache/redis_connection.hpp"
 #include "folio/cache/reply.hpp"
+#include "folio/db/wait_queue.hpp"
 
 namespace folio::cache {
 
@@ -85,7 +91,8 @@ class RedisPool {
   // before the call returns. Throws what RedisConnection::command throws (RedisCommandError
   // for an error reply, RedisConnectionError, RedisTlsError, RedisAuthError when connecting
   // fails), RedisConnectionError when no connection frees up within acquire_timeout, and
-  // during a reconnect backoff the last connect error's type (see the file comment).
+  // during a reconnect backoff the last connect error's type (see the file comment), and
+  // RedisPoolClosed when the pool is or gets closed (or destroyed) before the reply.
   template <CommandArg First, CommandArg... Rest>
   asio::awaitable<Reply> command(const First& first, const Rest&... rest) {
     std::vector<std::string> argv;
@@ -106,12 +113,16 @@ class RedisPool {
   // bad configuration with a clear error.
   asio::awaitable<void> check();
 
+  // Shuts the pool down (see the file comment). Idempotent; the destructor calls it.
+  void close() noexcept;
+  bool closed() const noexcept { return waiters_.closed(); }
+
   RedisPoolStats stats() const noexcept;
   const RedisPoolOptions& options() const noexcept { return options_; }
   const asio::any_io_executor& executor() const noexcept { return executor_; }
 
  private:
-  struct Waiter;
+  using WaitQueue = db::WaitQueue<RedisConnection>;
   class Lease;
   struct Unit;  // one call's commands, replies and wake-up, queued for a flusher
   enum class ErrorKind { kConnection, kTls, kAuth, kCommand, kOther };
@@ -138,7 +149,7 @@ class RedisPool {
   asio::any_io_executor executor_;
   RedisPoolOptions options_;
   std::vector<std::unique_ptr<RedisConnection>> idle_;
-  std::deque<Waiter*> waiters_;
+  WaitQueue waiters_;
   std::size_t size_ = 0;
 
   // Reconnect backoff.
@@ -150,6 +161,8 @@ class RedisPool {
 
   RedisPoolStats stats_;
   std::deque<std::shared_ptr<Unit>> queue_;
+  // The batches the flushers have on the wire, so that close() fails their callers at once.
+  std::vector<std::vector<std::shared_ptr<Unit>>*> in_flight_;
   std::size_t flushers_ = 0;
   std::shared_ptr<void> alive_ = std::make_shared<int>(0);  // expires with the pool
 };

@@ -57,6 +57,11 @@ class DeadlineExceeded : public ConnectionError {
 class PoolTimeout : public Error {
   using Error::Error;
 };
+// The pool was shut down (closed or destroyed) before it could hand the caller a connection,
+// so nothing of the caller's ran; usually the process is stopping.
+class PoolClosed : public ConnectionError {
+  using ConnectionError::ConnectionError;
+};
 // The client used the API wrongly or the server answered unexpectedly (a bug, not bad data).
 class ProtocolError : public Error {
   using Error::Error;

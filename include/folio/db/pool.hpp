@@ -11,10 +11,17 @@
 // that must neither queue behind the pool's regular traffic nor hold one of its connections
 // for long.
 //
+// Shutting down: close() (and the destructor, which closes) resumes every acquire() still
+// waiting for a connection with PoolClosed, at once; later acquire() calls throw it too. A
+// caller whose new connection is being opened gets PoolClosed when the attempt ends (within
+// connect_timeout or its deadline), and the connection, if any, is closed. Connections lent
+// out may be given back after the pool closed or was destroyed: they are then just closed. So
+// a pool may be destroyed while coroutines wait on it or hold its connections; those
+// coroutines must still run on an executor that is alive.
+//
 // Thread-safety: a Pool is bound to one executor (one io_context thread or a strand); call
-// it and use its connections only from there. stats() is the exception: it may be read from
-// any thread (it copies atomics).
-// REQUIRES: the Pool outlives every PooledConnection and Transaction it handed out.
+// it, use its connections and destroy it only from there. stats() is the exception: it may be
+// read from any thread (it copies atomics).
 #pragma once
 
 #include <atomic>
@@ -22,12 +29,12 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "folio/db/connection.hpp"
+#include "folio/db/wait_queue.hpp"
 
 namespace folio::db {
 
@@ -61,12 +68,11 @@ struct PoolStats {
 
 class Pool;
 
-// A connection borrowed from a Pool; move-only, returns itself on destruction.
+// A connection borrowed from a Pool; move-only, returns itself on destruction (or closes
+// itself when the pool is gone).
 class PooledConnection {
  public:
   PooledConnection() = default;
-  PooledConnection(Pool* pool, std::unique_ptr<Connection> conn) noexcept
-      : pool_(pool), conn_(std::move(conn)) {}
   PooledConnection(PooledConnection&& other) noexcept = default;
   PooledConnection& operator=(PooledConnection&& other) noexcept;
   ~PooledConnection();
@@ -76,8 +82,12 @@ class PooledConnection {
   explicit operator bool() const noexcept { return conn_ != nullptr; }
 
  private:
+  friend class Pool;
+  PooledConnection(Pool* pool, std::weak_ptr<void> alive, std::unique_ptr<Connection> conn) noexcept
+      : pool_(pool), alive_(std::move(alive)), conn_(std::move(conn)) {}
   void give_back() noexcept;
   Pool* pool_ = nullptr;
+  std::weak_ptr<void> alive_;  // expires with the pool
   std::unique_ptr<Connection> conn_;
 };
 
@@ -89,11 +99,18 @@ class Pool {
   ~Pool();
 
   // Throws PoolTimeout when no connection frees up within acquire_timeout, ConnectionError
-  // when a new connection cannot be opened.
+  // when a new connection cannot be opened, PoolClosed when the pool is or gets closed (or
+  // destroyed) before a connection is handed over.
   asio::awaitable<PooledConnection> acquire();
   // The same within options.timeout (PoolTimeout naming it; a ConnectionError when opening a
   // connection takes longer), optionally first in line.
   asio::awaitable<PooledConnection> acquire(AcquireOptions options);
+
+  // Shuts the pool down (see the file comment): waiting acquire() calls throw PoolClosed,
+  // idle connections are closed, later acquire() calls throw PoolClosed and connections given
+  // back are closed. Idempotent; the destructor calls it.
+  void close() noexcept;
+  bool closed() const noexcept { return waiters_.closed(); }
 
   // Convenience: one statement on a pooled connection (an implicit transaction of its own).
   template <typename... Args>
@@ -108,7 +125,7 @@ class Pool {
 
  private:
   friend class PooledConnection;
-  struct Waiter;
+  using WaitQueue = db::WaitQueue<Connection>;
 
   // bounds_connect: opening a connection counts against `timeout` too.
   asio::awaitable<PooledConnection> acquire(std::chrono::milliseconds timeout, bool first_in_line,
@@ -125,7 +142,7 @@ class Pool {
   asio::any_io_executor executor_;
   PoolOptions options_;
   std::vector<std::unique_ptr<Connection>> idle_;
-  std::deque<Waiter*> waiters_;
+  WaitQueue waiters_;
   std::size_t size_ = 0;
   std::size_t in_use_ = 0;
   // Mirrors for stats() from other threads.
